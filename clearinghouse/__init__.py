@@ -1,0 +1,1 @@
+"""clearinghouse package."""

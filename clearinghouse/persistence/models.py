@@ -1,0 +1,295 @@
+"""The stored data model (SQLAlchemy 2.0 declarative). Alembic migrations mirror it.
+
+Money columns are integer satang. DRG weights and coefficients are integers in
+ten-thousandths (``*_e4``) so that no binary float ever holds a price input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "BaseRate",
+    "ChargeCategory",
+    "ClaimCode",
+    "ClaimVersion",
+    "Drg",
+    "DrgGrouping",
+    "Drop",
+    "Drug",
+    "FeeSchedule",
+    "Fund",
+    "Hospital",
+    "Icd10",
+    "Item",
+    "OrphanRow",
+    "Period",
+    "ReferenceTableSource",
+    "ReferenceVersion",
+    "Registry",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+class ReferenceVersion(Base):
+    """One immutable load of reference data."""
+
+    __tablename__ = "reference_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    label: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(Text)
+
+
+class ReferenceTableSource(Base):
+    """Which version's rows a version uses for one table (partial loads carry tables forward)."""
+
+    __tablename__ = "reference_table_source"
+    version_id: Mapped[int] = mapped_column(ForeignKey("reference_version.id"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source_version_id: Mapped[int] = mapped_column(ForeignKey("reference_version.id"))
+    rows: Mapped[int] = mapped_column(BigInteger)
+
+
+class Hospital(Base):
+    __tablename__ = "ref_hospital"
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hcode: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    province: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(3))
+    account: Mapped[str] = mapped_column(String(40))
+    bank: Mapped[str | None] = mapped_column(String(40))
+
+
+class Fund(Base):
+    __tablename__ = "ref_fund"
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    precedence: Mapped[int] = mapped_column(Integer)
+    cap_per_claim: Mapped[int | None] = mapped_column(BigInteger)
+    op_refer: Mapped[bool] = mapped_column(Boolean)
+    account: Mapped[str] = mapped_column(String(40))
+    bank: Mapped[str | None] = mapped_column(String(40))
+
+
+class Registry(Base):
+    __tablename__ = "ref_registry"
+    __table_args__ = (Index("ix_ref_registry_person", "version_id", "person_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[str] = mapped_column(String(13))
+    fund: Mapped[str] = mapped_column(String(10))
+    hmain: Mapped[str | None] = mapped_column(String(10))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Icd10(Base):
+    __tablename__ = "ref_icd10"
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    age_min: Mapped[int | None] = mapped_column(Integer)
+    age_max: Mapped[int | None] = mapped_column(Integer)
+
+
+class ChargeCategory(Base):
+    __tablename__ = "ref_charge_category"
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+class FeeSchedule(Base):
+    __tablename__ = "ref_fee_schedule"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer, index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    drg_exempt: Mapped[bool] = mapped_column(Boolean)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Drug(Base):
+    __tablename__ = "ref_drug"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer, index=True)
+    code: Mapped[str] = mapped_column(String(30))
+    ceiling_price: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Drg(Base):
+    __tablename__ = "ref_drg"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer, index=True)
+    drg: Mapped[str] = mapped_column(String(10))
+    rw_e4: Mapped[int] = mapped_column(BigInteger)
+    rw0d_e4: Mapped[int] = mapped_column(BigInteger)
+    wtlos_e4: Mapped[int] = mapped_column(BigInteger)
+    ot_e4: Mapped[int] = mapped_column(BigInteger)
+    of_e4: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class DrgGrouping(Base):
+    __tablename__ = "ref_drg_grouping"
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pdx_prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    procedural: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    drg: Mapped[str] = mapped_column(String(10))
+
+
+class BaseRate(Base):
+    __tablename__ = "ref_base_rate"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer, index=True)
+    fund: Mapped[str] = mapped_column(String(10))
+    hospital_type: Mapped[str] = mapped_column(String(3))
+    care: Mapped[str] = mapped_column(String(20))
+    rate: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+class Period(Base):
+    """A calendar month ``YYYY-MM``: ``OPEN`` until closed, then ``SETTLED`` for good."""
+
+    __tablename__ = "period"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Drop(Base):
+    """One submission, by its hash: ``OK`` (judged) or ``F`` (refused whole)."""
+
+    __tablename__ = "drop"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    hcode: Mapped[str | None] = mapped_column(String(10))
+    received: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(3))
+    code: Mapped[str | None] = mapped_column(String(3))
+    message: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    corrections: Mapped[bool] = mapped_column(Boolean)
+    reference_version_id: Mapped[int | None] = mapped_column(Integer)
+    rows_read: Mapped[str] = mapped_column(Text)  # JSON {table: rows}
+    ignored_files: Mapped[str] = mapped_column(Text)  # JSON [names]
+    claims: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    denied: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    charged: Mapped[int] = mapped_column(BigInteger)
+    allowed: Mapped[int] = mapped_column(BigInteger)
+    ingested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ClaimVersion(Base):
+    """One judged version of a claim identity ``(hcode, claim_type, claim_key)``."""
+
+    __tablename__ = "claim_version"
+    __table_args__ = (
+        UniqueConstraint("hcode", "claim_type", "claim_key", "version"),
+        Index("ix_claim_version_person", "hcode", "person_id"),
+        Index("ix_claim_version_period", "period"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drop.id"), index=True)
+    hcode: Mapped[str] = mapped_column(String(10))
+    claim_type: Mapped[str] = mapped_column(String(2))
+    claim_key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[str] = mapped_column(String(40))
+    hn: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(1))
+    period: Mapped[str] = mapped_column(String(7))
+    received: Mapped[dt.date] = mapped_column(Date)
+    correction: Mapped[bool] = mapped_column(Boolean)
+    replaces_version: Mapped[int | None] = mapped_column(Integer)
+    file: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+    service_date: Mapped[dt.date | None] = mapped_column(Date)
+    coverage_date: Mapped[dt.date | None] = mapped_column(Date)
+    admitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    discharged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    charged: Mapped[int] = mapped_column(BigInteger)
+    allowed: Mapped[int] = mapped_column(BigInteger)
+    reference_version_id: Mapped[int] = mapped_column(Integer)
+
+
+class Item(Base):
+    """A priced line of a claim version: an ADP service or a DRU drug."""
+
+    __tablename__ = "item"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    claim_version_id: Mapped[int] = mapped_column(ForeignKey("claim_version.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    file: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(30))
+    quantity: Mapped[int | None] = mapped_column(BigInteger)
+    charged: Mapped[int | None] = mapped_column(BigInteger)
+    allowed: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClaimCode(Base):
+    """A rule code raised on a claim version, or on one of its items (``item_id``)."""
+
+    __tablename__ = "claim_code"
+    __table_args__ = (Index("ix_claim_code_claim", "claim_version_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    claim_version_id: Mapped[int] = mapped_column(ForeignKey("claim_version.id"))
+    item_id: Mapped[int | None] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(3))
+
+
+class OrphanRow(Base):
+    """An input row that belongs to no claim (S05, or an unreadable key: S02)."""
+
+    __tablename__ = "orphan_row"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drop.id"), index=True)
+    file: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(3))
