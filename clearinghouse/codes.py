@@ -34,8 +34,12 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("F01", Effect.DROP, "not a readable claim drop (corrupt archive, unsafe member, too large, "
-         "two files for one table)"),
+    Rule(
+        "F01",
+        Effect.DROP,
+        "not a readable claim drop (corrupt archive, unsafe member, too large, "
+        "two files for one table)",
+    ),
     Rule("F02", Effect.DROP, "text neither UTF-8 nor Windows-874"),
     Rule("F03", Effect.DROP, "a required table is missing"),
     Rule("F04", Effect.DROP, "a required column is missing, or an XML header count disagrees"),
@@ -66,7 +70,9 @@ RULES: tuple[Rule, ...] = (
     Rule("B08", Effect.REJECT, "inpatient claim matches no DRG grouping rule"),
     Rule("B09", Effect.REJECT, "no DRG parameters or base rate valid on the service date"),
     Rule("B10", Effect.REJECT, "CIPN/AIPN bill totals disagree"),
-    Rule("E01", Effect.DENY, "no fund pays: no coverage, not Thai, not an emergency, no compensation"),
+    Rule(
+        "E01", Effect.DENY, "no fund pays: no coverage, not Thai, not an emergency, no compensation"
+    ),
     Rule("E02", Effect.WARN, "claimed right differs from the coverage fund found"),
     Rule("E03", Effect.DENY, "outpatient care away from the main hospital without referral"),
     Rule("E04", Effect.WARN, "Thai citizen with no registered coverage: routed to UCS"),

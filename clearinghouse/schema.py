@@ -16,9 +16,9 @@ import polars as pl
 __all__ = [
     "CLAIM_TABLES",
     "OUTCOME_SCHEMA",
+    "POSITION_COLUMNS",
     "REFERENCE_SCHEMAS",
     "REFERENCE_TABLES",
-    "POSITION_COLUMNS",
     "TABLES",
     "TableSpec",
     "raw_schema",

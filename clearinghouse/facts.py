@@ -1,0 +1,148 @@
+"""Claim facts: one row per claim with the parsed values the rules, prices and routes need.
+
+Pure and set-based: a ``Linked`` drop in, frames out. Values that do not parse are null here;
+the row rules have already said so.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from clearinghouse.linking import Linked
+from clearinghouse.parse import parse_amount, parse_date, parse_quantity, parse_time_minutes
+
+__all__ = ["CLAIM_ID", "claim_facts", "item_facts"]
+
+CLAIM_ID = ["claim_type", "claim_key"]
+
+
+def _at(date_col: str, time_col: str) -> pl.Expr:
+    """A date and an HHMM time as a datetime; an empty time is midnight."""
+    day = parse_date(pl.col(date_col))
+    minutes = (
+        pl.when(pl.col(time_col).str.strip_chars() == "")
+        .then(0)
+        .otherwise(parse_time_minutes(pl.col(time_col)))
+    )
+    return day.cast(pl.Datetime("us")) + pl.duration(minutes=minutes)
+
+
+def _first_per_claim(frame: pl.DataFrame, *cols: pl.Expr) -> pl.DataFrame:
+    return frame.sort("line").group_by(CLAIM_ID).agg([c.first() for c in cols])
+
+
+def claim_facts(linked: Linked) -> pl.DataFrame:
+    """One row per claim: identity, position, dates, person, right claimed, totals, diagnoses."""
+    is_op = pl.col("claim_type") == "OP"
+    claims = linked.claims.with_columns(
+        hn=pl.col("hn"),
+        service_date=pl.when(is_op)
+        .then(parse_date(pl.col("DATEOPD")))
+        .otherwise(parse_date(pl.col("DATEDSC"))),
+        coverage_date=pl.when(is_op)
+        .then(parse_date(pl.col("DATEOPD")))
+        .otherwise(parse_date(pl.col("DATEADM"))),
+        admitted_at=pl.when(is_op).then(None).otherwise(_at("DATEADM", "TIMEADM")),
+        discharged_at=pl.when(is_op).then(None).otherwise(_at("DATEDSC", "TIMEDSC")),
+    ).select(
+        "claim_type",
+        "claim_key",
+        "hn",
+        "file",
+        "line",
+        "occurrences",
+        "service_date",
+        "coverage_date",
+        "admitted_at",
+        "discharged_at",
+    )
+
+    patients = linked.patients.select(
+        "hn",
+        person_id=pl.col("PERSON_ID").str.strip_chars(),
+        dob=parse_date(pl.col("DOB")),
+        sex=pl.col("SEX").str.strip_chars(),
+        nation=pl.col("NATION").str.strip_chars(),
+    )
+    ins = _first_per_claim(
+        linked.details["INS"],
+        pl.col("INSCL").str.strip_chars().str.to_uppercase().alias("inscl"),
+        pl.col("HOSPMAIN").str.strip_chars().alias("hospmain"),
+    )
+    cht = (
+        linked.details["CHT"]
+        .group_by(CLAIM_ID)
+        .agg(
+            cht_rows=pl.len(),
+            cht_total=parse_amount(pl.col("TOTAL")).sum(),
+            cht_ok=parse_amount(pl.col("TOTAL")).is_not_null().all(),
+        )
+    )
+    cha = (
+        linked.details["CHA"]
+        .group_by(CLAIM_ID)
+        .agg(
+            cha_total=parse_amount(pl.col("AMOUNT")).sum(),
+            cha_ok=parse_amount(pl.col("AMOUNT")).is_not_null().all(),
+        )
+    )
+    diagnoses = pl.concat([linked.details["ODX"], linked.details["IDX"]], how="diagonal").filter(
+        pl.col("DXTYPE").str.strip_chars() == "1"
+    )
+    principal = (
+        diagnoses.sort("file", "line")
+        .group_by(CLAIM_ID)
+        .agg(
+            principal_count=pl.len(),
+            pdx=pl.col("DIAG").str.strip_chars().str.to_uppercase().first(),
+        )
+    )
+    return (
+        claims.join(patients, on="hn", how="left")
+        .join(ins, on=CLAIM_ID, how="left")
+        .join(cht, on=CLAIM_ID, how="left")
+        .join(cha, on=CLAIM_ID, how="left")
+        .join(principal, on=CLAIM_ID, how="left")
+        .with_columns(
+            pl.col("person_id").fill_null(""),
+            pl.col("cht_rows").fill_null(0),
+            pl.col("cha_total").fill_null(0),
+            pl.col("cha_ok").fill_null(True),
+            pl.col("principal_count").fill_null(0),
+            charged=pl.when(pl.col("cht_ok")).then(pl.col("cht_total")).otherwise(0).fill_null(0),
+        )
+    )
+
+
+def item_facts(linked: Linked, claims: pl.DataFrame) -> pl.DataFrame:
+    """Every ADP and DRU row of a claim as an item with its pricing date and parsed values."""
+    adp = linked.details["ADP"].select(
+        *CLAIM_ID,
+        "file",
+        "line",
+        kind=pl.lit("ADP"),
+        code=pl.col("CODE").str.strip_chars(),
+        quantity=parse_quantity(pl.col("QTY")),
+        unit_charge=parse_amount(pl.col("RATE")),
+        total_raw=pl.col("TOTAL").str.strip_chars(),
+    )
+    dru = linked.details["DRU"].select(
+        *CLAIM_ID,
+        "file",
+        "line",
+        kind=pl.lit("DRU"),
+        code=pl.col("DIDSTD").str.strip_chars(),
+        quantity=parse_quantity(pl.col("AMOUNT")),
+        unit_charge=parse_amount(pl.col("DRUGPRIC")),
+        total_raw=pl.col("TOTAL").str.strip_chars(),
+    )
+    items = pl.concat([adp, dru])
+    return (
+        items.with_columns(
+            charged=pl.when(pl.col("total_raw") == "")
+            .then(pl.col("quantity") * pl.col("unit_charge"))
+            .otherwise(parse_amount(pl.col("total_raw"))),
+        )
+        .drop("total_raw")
+        .join(claims.select(*CLAIM_ID, pricing_date="service_date"), on=CLAIM_ID, how="left")
+    )

@@ -1,0 +1,210 @@
+"""The ``clearinghouse`` command line: parses arguments, calls jobs, owns exit codes and output.
+
+Exit statuses: 0 success, 1 the command ran and found a problem it reports, 2 bad usage or
+unusable input (a ``ClearinghouseError``, printed as one line without a traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from clearinghouse.errors import ClearinghouseError
+from clearinghouse.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db_option(func: F) -> F:
+    """``--db URL`` accepted after the subcommand as well as before it."""
+    return click.option(
+        "--db",
+        "db_after",
+        metavar="URL",
+        default=None,
+        help="Database URL (default: $CLEARINGHOUSE_DB, else sqlite:///clearinghouse.db).",
+    )(func)
+
+
+def _settings(ctx: click.Context, db_after: str | None) -> Settings:
+    base: Settings = ctx.obj["settings"]
+    return base.with_db(db_after or ctx.obj.get("db"))
+
+
+def _handled(func: F) -> F:
+    """Turn a ClearinghouseError into one line on stderr and its exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClearinghouseError as error:
+            click.echo(f"clearinghouse: {error}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=name) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="URL", default=None, help="Database URL (also after the subcommand).")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """National health-claims clearinghouse: ingest, price, route, settle, reconcile."""
+    ctx.ensure_object(dict)
+    try:
+        ctx.obj["settings"] = load_settings()
+    except ClearinghouseError as error:
+        click.echo(f"clearinghouse: {error}", err=True)
+        sys.exit(error.exit_code)
+    ctx.obj["db"] = db
+
+
+@cli.command()
+@_db_option
+@click.pass_context
+@_handled
+def init(ctx: click.Context, db_after: str | None) -> None:
+    """Create the schema (idempotent) and load the bundled sample reference data."""
+    from jobs.setup import initialise
+
+    settings = _settings(ctx, db_after)
+    version = initialise(settings)
+    if version is None:
+        click.echo(f"schema ready at {settings.db}; reference data already loaded")
+    else:
+        click.echo(
+            f"schema ready at {settings.db}; sample reference data loaded as version {version}"
+        )
+
+
+@cli.group()
+def reference() -> None:
+    """Reference data: prices, rates, registry."""
+
+
+@reference.command("load")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--label", default=None, help="A label for this version (default: the folder name).")
+@_db_option
+@click.pass_context
+@_handled
+def reference_load(
+    ctx: click.Context, directory: Path, label: str | None, db_after: str | None
+) -> None:
+    """Load a reference data set (CSV folder) as a new version."""
+    from jobs.setup import load_reference_dir
+
+    settings = _settings(ctx, db_after)
+    version, counts = load_reference_dir(settings, directory, label)
+    loaded = ", ".join(f"{name} {rows}" for name, rows in counts.items())
+    click.echo(f"reference version {version} loaded from {directory}: {loaded}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--hcode", default=None, help="The submitting hospital when the path does not say.")
+@click.option(
+    "--received", default=None, metavar="YYYY-MM-DD", help="Received date (default today)."
+)
+@click.option("--corrections", is_flag=True, help="The drops replace accepted claim versions.")
+@click.option(
+    "--ack-dir",
+    type=click.Path(path_type=Path),
+    default=Path("ack"),
+    show_default=True,
+    help="Where acknowledgements are written.",
+)
+@_db_option
+@click.pass_context
+@_handled
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    hcode: str | None,
+    received: str | None,
+    corrections: bool,
+    ack_dir: Path,
+    db_after: str | None,
+) -> None:
+    """Ingest drops (ZIP, folder, or an inbox of hospital folders); one acknowledgement each."""
+    from jobs.runner import run_ingest
+
+    settings = _settings(ctx, db_after)
+    day = _date(received, "--received") or dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    run_ingest(
+        settings, list(paths), received=day, hcode=hcode, corrections=corrections, ack_dir=ack_dir
+    )
+
+
+@cli.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.option("--claims", default=5000, show_default=True, type=click.IntRange(min=1))
+@click.option("--hospitals", default=None, type=click.IntRange(min=1))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--error-rate", default=0.05, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--as-of", default="2026-10-31", show_default=True, metavar="YYYY-MM-DD")
+@_db_option
+@click.pass_context
+@_handled
+def generate(
+    ctx: click.Context,
+    out: Path,
+    claims: int,
+    hospitals: int | None,
+    seed: int,
+    error_rate: float,
+    as_of: str,
+    db_after: str | None,
+) -> None:
+    """Write synthetic drops to OUT/inbox/<HCODE>/ and matching reference data to OUT/reference/."""
+    from jobs.runner import run_generate
+
+    day = _date(as_of, "--as-of")
+    assert day is not None
+    run_generate(
+        out, claims=claims, hospitals=hospitals, seed=seed, error_rate=error_rate, as_of=day
+    )
+
+
+@cli.command()
+@click.option("--claims", default=3000, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--dir",
+    "workdir",
+    default=Path("demo"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the demo database and files go.",
+)
+@_db_option
+@click.pass_context
+@_handled
+def demo(ctx: click.Context, claims: int, workdir: Path, db_after: str | None) -> None:
+    """In a fresh demo database: generate, init, load reference, ingest; print a summary."""
+    from jobs.demo import run_demo
+
+    settings = _settings(ctx, db_after) if (db_after or ctx.obj.get("db")) else None
+    run_demo(workdir, claims=claims, settings=settings)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(obj={})

@@ -1,0 +1,395 @@
+"""The ingest job: drops in, judged claims stored, one acknowledgement per drop out.
+
+Per drop: size check (F01), hash, duplicate check (F08), read (F01–F04), submitting hospital
+(F07), judge, then one locked transaction that adds the history rules (K01–K03), versions,
+periods and stores everything; the acknowledgement is built from the database after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from sqlalchemy import Engine
+
+from clearinghouse.errors import DropRefused, UsageError
+from clearinghouse.judge import Judgement, add_codes, judge_drop
+from clearinghouse.money import format_baht
+from clearinghouse.persistence.claims_store import (
+    DropRecord,
+    ack_rows,
+    assign_period,
+    find_drop,
+    history,
+    insert_drop,
+    store_claims,
+)
+from clearinghouse.persistence.db import locked_transaction, next_id
+from clearinghouse.persistence.reference_store import load_reference
+from clearinghouse.rules.keys import key_codes, near_duplicates, versions
+from clearinghouse.settings import Settings
+from formats.ack import ack_stem, refusal_rows, write_ack
+from formats.drop import DropSource, discover, drop_hash, drop_size
+from formats.sixteen import RawDrop, read_sixteen
+
+__all__ = ["DropResult", "IngestRequest", "ingest"]
+
+JUDGING_TABLES = ("hospitals", "icd10", "charge_categories", "fee_schedule", "drugs")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    paths: Sequence[Path]
+    received: dt.date
+    hcode: str | None = None
+    corrections: bool = False
+    ack_dir: Path = Path("ack")
+
+
+@dataclass(frozen=True, slots=True)
+class DropResult:
+    """One printed line: what happened to one drop."""
+
+    name: str
+    hcode: str | None
+    outcome: str  # OK, F, DUP, ACK (acknowledgement rewritten)
+    code: str | None
+    claims: int
+    accepted: int
+    denied: int
+    rejected: int
+    ack: Path
+
+
+def _money(satang: int) -> str:
+    frame = pl.DataFrame({"satang": [satang]}, schema={"satang": pl.Int64})
+    return str(frame.select(format_baht(pl.col("satang"))).item())
+
+
+def _summary(rec: DropRecord, orphans: int) -> dict[str, Any]:
+    return {
+        "hcode": rec.hcode,
+        "received": rec.received.isoformat(),
+        "sha256": rec.sha256,
+        "drop": rec.name,
+        "format": rec.format,
+        "status": rec.status,
+        "code": rec.code,
+        "message": rec.message,
+        "corrections": rec.corrections,
+        "reference_version": rec.reference_version_id,
+        "rows_read": rec.rows_read,
+        "rows_total": sum(rec.rows_read.values()),
+        "claims": {"total": rec.claims, "A": rec.accepted, "D": rec.denied, "C": rec.rejected},
+        "orphan_rows": orphans,
+        "charged": _money(rec.charged),
+        "allowed": _money(rec.allowed),
+        "ignored_files": rec.ignored_files,
+    }
+
+
+def _write_stored_ack(engine: Engine, rec: DropRecord, ack_dir: Path) -> Path:
+    """Build the acknowledgement of a stored drop from the database and write it."""
+    stem = ack_stem(rec.hcode, rec.received, rec.sha256)
+    if rec.status == "F":
+        return write_ack(
+            ack_dir, stem, rec.hcode, refusal_rows("F", rec.code or ""), _summary(rec, 0)
+        )
+    with engine.connect() as conn:
+        rows = ack_rows(conn, rec.id)
+    orphans = rows.filter(pl.col("claim_key").is_null()).height
+    return write_ack(ack_dir, stem, rec.hcode, rows, _summary(rec, orphans))
+
+
+def _result(rec: DropRecord, outcome: str, ack: Path) -> DropResult:
+    return DropResult(
+        rec.name,
+        rec.hcode,
+        outcome,
+        rec.code,
+        rec.claims,
+        rec.accepted,
+        rec.denied,
+        rec.rejected,
+        ack,
+    )
+
+
+def _keep_raw(settings: Settings, path: Path, sha256: str) -> None:
+    """Keep the drop's original bytes in the raw store, named by hash (before the commit)."""
+    store = settings.raw_store
+    store.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        target = store / f"{sha256}{path.suffix.lower()}"
+        if not target.exists():
+            shutil.copyfile(path, target.with_suffix(".part"))
+            target.with_suffix(".part").replace(target)
+        return
+    target = store / f"{sha256}.zip"
+    if target.exists():
+        return
+    part = target.with_suffix(".part")
+    with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in sorted(
+            p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+        ):
+            info = zipfile.ZipInfo(member.name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, member.read_bytes())
+    part.replace(target)
+
+
+def _submitter(source: DropSource, request: IngestRequest, raw: RawDrop) -> str | None:
+    """The inbox folder, else ``--hcode``, else the single HCODE found in the drop's rows."""
+    if source.hcode:
+        return source.hcode
+    if request.hcode:
+        return request.hcode
+    found = (
+        pl.concat([raw.tables["PAT"].select("HCODE"), raw.tables["DRU"].select("HCODE")])
+        .select(pl.col("HCODE").str.strip_chars())
+        .filter(pl.col("HCODE") != "")
+        .unique()
+    )
+    return found.item() if found.height == 1 else None
+
+
+def _refuse(
+    engine: Engine,
+    source: DropSource,
+    request: IngestRequest,
+    sha256: str,
+    size: int,
+    hcode: str | None,
+    refusal: DropRefused,
+) -> DropResult:
+    with locked_transaction(engine) as conn:
+        if (existing := find_drop(conn, sha256)) is not None:
+            return _result(existing, "DUP", _duplicate_ack(existing, request))
+        rec = _record(
+            next_id(conn, "drop"),
+            source,
+            request,
+            sha256,
+            hcode,
+            None,
+            status="F",
+            code=refusal.code,
+            message=refusal.message,
+        )
+        insert_drop(conn, rec, size=size)
+    return _result(rec, "F", _write_stored_ack(engine, rec, request.ack_dir))
+
+
+def _record(
+    drop_id: int,
+    source: DropSource,
+    request: IngestRequest,
+    sha256: str,
+    hcode: str | None,
+    raw: RawDrop | None,
+    *,
+    status: str = "OK",
+    code: str | None = None,
+    message: str | None = None,
+    reference_version: int | None = None,
+    claims: pl.DataFrame | None = None,
+) -> DropRecord:
+    counts = {"A": 0, "D": 0, "C": 0}
+    charged = 0
+    if claims is not None:
+        counts.update(dict(claims.group_by("status").len().iter_rows()))
+        charged = int(claims["charged"].sum())
+    return DropRecord(
+        id=drop_id,
+        sha256=sha256,
+        hcode=hcode,
+        received=request.received,
+        status=status,
+        code=code,
+        message=message,
+        name=source.path.name,
+        format="16files",
+        rows_read=dict(raw.rows_read) if raw else {},
+        ignored_files=list(raw.ignored_files) if raw else [],
+        claims=0 if claims is None else claims.height,
+        accepted=counts["A"],
+        denied=counts["D"],
+        rejected=counts["C"],
+        charged=charged,
+        allowed=0,
+        reference_version_id=reference_version,
+        corrections=source.corrections or request.corrections,
+    )
+
+
+def _duplicate_ack(existing: DropRecord, request: IngestRequest) -> Path:
+    stem = ack_stem(existing.hcode, request.received, existing.sha256, duplicate=True)
+    return write_ack(
+        request.ack_dir,
+        stem,
+        existing.hcode,
+        refusal_rows("DUP", "F08"),
+        {
+            **_summary(existing, 0),
+            "status": "DUP",
+            "code": "F08",
+            "received": request.received.isoformat(),
+        },
+    )
+
+
+def _apply_history(judgement: Judgement, past: pl.DataFrame, corrections: bool) -> Judgement:
+    judged = add_codes(judgement, key_codes(judgement.claims, past, corrections=corrections))
+    return add_codes(judged, near_duplicates(judged.claims, past))
+
+
+def _claim_rows(
+    judged: Judgement,
+    numbered: pl.DataFrame,
+    *,
+    hcode: str,
+    period: str,
+    request: IngestRequest,
+    corrections: bool,
+    reference_version: int,
+) -> pl.DataFrame:
+    replaces = (
+        pl.when(pl.lit(corrections) & (pl.col("status") != "C"))
+        .then(pl.col("replaceable"))
+        .otherwise(None)
+    )
+    return judged.claims.join(numbered, on=["claim_type", "claim_key"]).select(
+        hcode=pl.lit(hcode),
+        claim_type="claim_type",
+        claim_key="claim_key",
+        version="version",
+        person_id="person_id",
+        hn="hn",
+        status="status",
+        period=pl.lit(period),
+        received=pl.lit(request.received),
+        correction=pl.lit(corrections),
+        replaces_version=replaces,
+        file="file",
+        line="line",
+        service_date="service_date",
+        coverage_date="coverage_date",
+        admitted_at="admitted_at",
+        discharged_at="discharged_at",
+        charged="charged",
+        allowed=pl.lit(0, pl.Int64),
+        reference_version_id=pl.lit(reference_version, pl.Int64),
+    )
+
+
+def _ingest_one(
+    engine: Engine,
+    settings: Settings,
+    source: DropSource,
+    request: IngestRequest,
+    reference: tuple[int, dict[str, pl.DataFrame]],
+) -> DropResult:
+    size = drop_size(source.path)
+    name_hash = hashlib.sha256(f"oversize:{source.path.name}:{size}".encode()).hexdigest()
+    hcode = source.hcode or request.hcode
+    if size > settings.max_drop_bytes:
+        refusal = DropRefused("F01", f"larger than the maximum of {settings.max_drop_bytes} bytes")
+        return _refuse(engine, source, request, name_hash, size, hcode, refusal)
+    sha256 = drop_hash(source.path)
+    with engine.connect() as conn:
+        existing = find_drop(conn, sha256)
+    if existing is not None:
+        stem = ack_stem(existing.hcode, existing.received, existing.sha256)
+        if not (request.ack_dir / f"{stem}.csv").exists() and existing.received == request.received:
+            return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
+        return _result(existing, "DUP", _duplicate_ack(existing, request))
+    try:
+        raw = read_sixteen(source.path, max_bytes=settings.max_drop_bytes)
+    except DropRefused as refusal:
+        return _refuse(engine, source, request, sha256, size, hcode, refusal)
+    hcode = _submitter(source, request, raw)
+    version_id, frames = reference
+    if hcode is None or hcode not in set(frames["hospitals"]["hcode"].to_list()):
+        why = "cannot be determined" if hcode is None else f"{hcode} is not a known hospital"
+        return _refuse(
+            engine,
+            source,
+            request,
+            sha256,
+            size,
+            hcode,
+            DropRefused("F07", f"submitting hospital {why}"),
+        )
+    corrections = source.corrections or request.corrections
+    judgement = judge_drop(raw.tables, hcode=hcode, received=request.received, reference=frames)
+    with locked_transaction(engine) as conn:
+        if (again := find_drop(conn, sha256)) is not None:
+            return _result(again, "DUP", _duplicate_ack(again, request))
+        past = history(conn, hcode, judgement.claims)
+        judged = _apply_history(judgement, past, corrections)
+        period = assign_period(conn, request.received)
+        numbered = versions(judged.claims, past)
+        drop_id = next_id(conn, "drop")
+        claims = _claim_rows(
+            judged,
+            numbered,
+            hcode=hcode,
+            period=period,
+            request=request,
+            corrections=corrections,
+            reference_version=version_id,
+        )
+        rec = _record(
+            drop_id,
+            source,
+            request,
+            sha256,
+            hcode,
+            raw,
+            reference_version=version_id,
+            claims=claims,
+        )
+        insert_drop(conn, rec, size=size)
+        items = judged.items.select(
+            "claim_type",
+            "claim_key",
+            "kind",
+            "file",
+            "line",
+            "code",
+            "quantity",
+            "charged",
+            allowed=pl.lit(0, pl.Int64),
+        )
+        store_claims(
+            conn,
+            drop_id=drop_id,
+            claims=claims,
+            items=items,
+            codes=judged.codes,
+            orphans=judged.orphans,
+            chunk_rows=settings.sqlite_chunk_rows,
+        )
+        _keep_raw(settings, source.path, sha256)
+    return _result(rec, "OK", _write_stored_ack(engine, rec, request.ack_dir))
+
+
+def ingest(engine: Engine, settings: Settings, request: IngestRequest) -> Iterator[DropResult]:
+    """Ingest every drop of the request in order, yielding one result per drop."""
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    if request.received > today:
+        raise UsageError(f"--received {request.received} is in the future (today is {today})")
+    sources = discover(request.paths, corrections=request.corrections)
+    with engine.connect() as conn:
+        reference = load_reference(conn, tables=JUDGING_TABLES)
+    for source in sources:
+        yield _ingest_one(engine, settings, source, request, reference)
