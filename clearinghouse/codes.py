@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import polars as pl
 
-__all__ = ["RULES", "Effect", "Rule", "effect_frame", "rule"]
+__all__ = ["RULES", "Effect", "Rule", "effect_frame", "rule", "rules_markdown"]
 
 
 class Effect(StrEnum):
@@ -99,3 +99,22 @@ def effect_frame() -> pl.DataFrame:
             "text": [r.text for r in RULES],
         }
     )
+
+
+def rules_markdown() -> str:
+    """The rule table as the Markdown page ``docs/rules.md``."""
+    lines = [
+        "# Rule codes",
+        "",
+        "Generated from `clearinghouse/codes.py` by `python -m clearinghouse.codes`; a test",
+        "keeps this page equal to the table the acknowledgements and exports use.",
+        "",
+        "| code | effect | meaning |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r.code} | {r.effect.value} | {r.text} |" for r in RULES]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(rules_markdown(), end="")

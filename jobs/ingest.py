@@ -21,6 +21,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from clearinghouse.errors import DropRefused, UsageError
+from clearinghouse.failpoints import failpoint
 from clearinghouse.judge import Judgement, add_codes, judge_drop
 from clearinghouse.money import format_baht
 from clearinghouse.persistence.claims_store import (
@@ -175,7 +176,7 @@ def _refuse(
         if (existing := find_drop(conn, sha256)) is not None:
             return _result(existing, "DUP", _duplicate_ack(existing, request))
         rec = _record(
-            next_id(conn, "drop"),
+            next_id(conn, "claim_drop"),
             source,
             request,
             sha256,
@@ -309,7 +310,8 @@ def _ingest_one(
         existing = find_drop(conn, sha256)
     if existing is not None:
         stem = ack_stem(existing.hcode, existing.received, existing.sha256)
-        if not (request.ack_dir / f"{stem}.csv").exists() and existing.received == request.received:
+        if not (request.ack_dir / f"{stem}.csv").exists():
+            # Committed, but the process died before its acknowledgement was written.
             return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
         return _result(existing, "DUP", _duplicate_ack(existing, request))
     try:
@@ -338,7 +340,7 @@ def _ingest_one(
         judged = _apply_history(judgement, past, corrections)
         period = assign_period(conn, request.received)
         numbered = versions(judged.claims, past)
-        drop_id = next_id(conn, "drop")
+        drop_id = next_id(conn, "claim_drop")
         claims = _claim_rows(
             judged,
             numbered,
@@ -380,6 +382,8 @@ def _ingest_one(
             chunk_rows=settings.sqlite_chunk_rows,
         )
         _keep_raw(settings, source.path, sha256)
+        failpoint("ingest:before-commit")
+    failpoint("ingest:after-commit")
     return _result(rec, "OK", _write_stored_ack(engine, rec, request.ack_dir))
 
 

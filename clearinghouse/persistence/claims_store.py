@@ -157,6 +157,11 @@ def history(conn: Connection, hcode: str, claims: pl.DataFrame) -> pl.DataFrame:
     return read_frame(conn, sql, schema=HISTORY_SCHEMA)
 
 
+def _ids(first: int) -> pl.Expr:
+    """Consecutive Int64 ids from ``first`` (assigned under the write lock)."""
+    return pl.int_range(first, first + pl.len(), dtype=pl.Int64).alias("id")
+
+
 def store_claims(
     conn: Connection,
     *,
@@ -173,18 +178,15 @@ def store_claims(
     ``codes`` carry the claim identity (and codes the item position) to be linked to ids.
     """
     first_claim = next_id(conn, "claim_version")
-    claims = (
-        claims.sort("file", "line")
-        .with_row_index("id", offset=first_claim)
-        .with_columns(pl.col("id").cast(pl.Int64), drop_id=pl.lit(drop_id, pl.Int64))
+    claims = claims.sort("file", "line").with_columns(
+        _ids(first_claim), drop_id=pl.lit(drop_id, pl.Int64)
     )
     ident = claims.select("claim_type", "claim_key", claim_version_id="id")
     first_item = next_id(conn, "item")
     items = (
         items.join(ident, on=["claim_type", "claim_key"])
         .sort("claim_version_id", "file", "line")
-        .with_row_index("id", offset=first_item)
-        .with_columns(pl.col("id").cast(pl.Int64))
+        .with_columns(_ids(first_item))
     )
     item_ids = items.select(
         "claim_type", "claim_key", item_file="file", item_line="line", item_id="id"
@@ -199,14 +201,11 @@ def store_claims(
             nulls_equal=False,
         )
         .sort("claim_version_id", "item_id", "code", nulls_last=False)
-        .with_row_index("id", offset=first_code)
-        .with_columns(pl.col("id").cast(pl.Int64))
+        .with_columns(_ids(first_code))
         .select("id", "claim_version_id", "item_id", "code")
     )
     first_orphan = next_id(conn, "orphan_row")
-    orphans = orphans.with_row_index("id", offset=first_orphan).with_columns(
-        pl.col("id").cast(pl.Int64), drop_id=pl.lit(drop_id, pl.Int64)
-    )
+    orphans = orphans.with_columns(_ids(first_orphan), drop_id=pl.lit(drop_id, pl.Int64))
     insert_frame(conn, "claim_version", claims, chunk_rows=chunk_rows)
     insert_frame(
         conn,

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.sql import FromClause
 
 from clearinghouse.errors import TransientError, UsageError
 from clearinghouse.persistence.models import Base
@@ -144,7 +145,6 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 
@@ -190,12 +190,18 @@ def locked_transaction(engine: Engine) -> Iterator[Connection]:
     except DBAPIError as exc:
         raise TransientError(f"database unreachable at {where}: {_describe(exc)}") from exc
     with conn:
-        if is_sqlite(engine):
-            conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         try:
-            with conn.begin():
-                if is_postgresql(engine):
-                    conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+            if is_sqlite(engine):
+                conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            transaction = conn.begin()
+            if is_postgresql(engine):
+                conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+        except DBAPIError as exc:
+            raise TransientError(
+                f"could not take the write lock of {where}: {_describe(exc)}"
+            ) from exc
+        try:
+            with transaction:
                 yield conn
         except DBAPIError as exc:
             if exc.connection_invalidated:
@@ -251,7 +257,7 @@ def require_schema(engine: Engine) -> None:
         )
 
 
-def next_id(conn: Connection, table: str | Table, column: str = "id") -> int:
+def next_id(conn: Connection, table: str | FromClause, column: str = "id") -> int:
     """``max(column) + 1`` (1 for an empty table). Call it under the write lock."""
     tbl = Base.metadata.tables[table] if isinstance(table, str) else table
     value = conn.execute(select(func.coalesce(func.max(tbl.c[column]), 0))).scalar_one()

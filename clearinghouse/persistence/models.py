@@ -201,10 +201,10 @@ class Period(Base):
 class Drop(Base):
     """One submission, by its hash: ``OK`` (judged) or ``F`` (refused whole)."""
 
-    __tablename__ = "drop"
+    __tablename__ = "claim_drop"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    hcode: Mapped[str | None] = mapped_column(String(10))
+    hcode: Mapped[str | None] = mapped_column(Text)
     received: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(3))
     code: Mapped[str | None] = mapped_column(String(3))
@@ -235,13 +235,14 @@ class ClaimVersion(Base):
         Index("ix_claim_version_period", "period"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    drop_id: Mapped[int] = mapped_column(ForeignKey("drop.id"), index=True)
-    hcode: Mapped[str] = mapped_column(String(10))
+    drop_id: Mapped[int] = mapped_column(ForeignKey("claim_drop.id"), index=True)
+    # Hospital-supplied values are unbounded: a hostile length must not break the bulk load.
+    hcode: Mapped[str] = mapped_column(Text)
     claim_type: Mapped[str] = mapped_column(String(2))
-    claim_key: Mapped[str] = mapped_column(String(40))
+    claim_key: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
-    person_id: Mapped[str] = mapped_column(String(40))
-    hn: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[str] = mapped_column(Text)
+    hn: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(1))
     period: Mapped[str] = mapped_column(String(7))
     received: Mapped[dt.date] = mapped_column(Date)
@@ -267,7 +268,7 @@ class Item(Base):
     kind: Mapped[str] = mapped_column(String(3))
     file: Mapped[str] = mapped_column(Text)
     line: Mapped[int] = mapped_column(Integer)
-    code: Mapped[str] = mapped_column(String(30))
+    code: Mapped[str] = mapped_column(Text)
     quantity: Mapped[int | None] = mapped_column(BigInteger)
     charged: Mapped[int | None] = mapped_column(BigInteger)
     allowed: Mapped[int] = mapped_column(BigInteger)
@@ -289,7 +290,7 @@ class OrphanRow(Base):
 
     __tablename__ = "orphan_row"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    drop_id: Mapped[int] = mapped_column(ForeignKey("drop.id"), index=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("claim_drop.id"), index=True)
     file: Mapped[str] = mapped_column(Text)
     line: Mapped[int] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(3))

@@ -104,9 +104,8 @@ def store_reference(
         frame = frame.with_columns(version_id=pl.lit(version, pl.Int64))
         if "id" in table.c:
             first = next_id(conn, table)
-            frame = frame.with_row_index("id", offset=first).with_columns(
-                pl.col("id").cast(pl.Int64)
-            )
+            ids = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True)
+            frame = frame.with_columns(id=ids)
         insert_frame(conn, table, frame)
         sources.append({"table_name": stored, "source_version_id": version, "rows": frame.height})
     conn.execute(insert(ReferenceTableSource), [{"version_id": version, **s} for s in sources])

@@ -198,7 +198,7 @@ def test_insert_frame_rows_look_like_orm_rows(engine: Engine) -> None:
         schema_overrides={"code": pl.String, "reference_version_id": pl.Int64},
     )
     with locked_transaction(engine) as conn:
-        insert_frame(conn, "drop", frame)
+        insert_frame(conn, "claim_drop", frame)
         with Session(bind=conn) as session:
             session.add(Drop(id=2, sha256="b" * 64, **common))
             session.flush()

@@ -176,10 +176,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("period", name=op.f("pk_period")),
     )
     op.create_table(
-        "drop",
+        "claim_drop",
         _id(),
         sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("hcode", sa.String(length=10), nullable=True),
+        sa.Column("hcode", sa.Text(), nullable=True),
         sa.Column("received", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=3), nullable=False),
         sa.Column("code", sa.String(length=3), nullable=True),
@@ -198,19 +198,19 @@ def upgrade() -> None:
         sa.Column("charged", sa.BigInteger(), nullable=False),
         sa.Column("allowed", sa.BigInteger(), nullable=False),
         sa.Column("ingested_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_drop")),
-        sa.UniqueConstraint("sha256", name=op.f("uq_drop_sha256")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_claim_drop")),
+        sa.UniqueConstraint("sha256", name=op.f("uq_claim_drop_sha256")),
     )
     op.create_table(
         "claim_version",
         _id(),
         sa.Column("drop_id", sa.BigInteger(), nullable=False),
-        sa.Column("hcode", sa.String(length=10), nullable=False),
+        sa.Column("hcode", sa.Text(), nullable=False),
         sa.Column("claim_type", sa.String(length=2), nullable=False),
-        sa.Column("claim_key", sa.String(length=40), nullable=False),
+        sa.Column("claim_key", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("person_id", sa.String(length=40), nullable=False),
-        sa.Column("hn", sa.String(length=40), nullable=False),
+        sa.Column("person_id", sa.Text(), nullable=False),
+        sa.Column("hn", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=1), nullable=False),
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("received", sa.Date(), nullable=False),
@@ -226,7 +226,7 @@ def upgrade() -> None:
         sa.Column("allowed", sa.BigInteger(), nullable=False),
         sa.Column("reference_version_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["drop_id"], ["drop.id"], name=op.f("fk_claim_version_drop_id_drop")
+            ["drop_id"], ["claim_drop.id"], name=op.f("fk_claim_version_drop_id_claim_drop")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_claim_version")),
         sa.UniqueConstraint(
@@ -243,7 +243,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=3), nullable=False),
         sa.Column("file", sa.Text(), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
-        sa.Column("code", sa.String(length=30), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
         sa.Column("quantity", sa.BigInteger(), nullable=True),
         sa.Column("charged", sa.BigInteger(), nullable=True),
         sa.Column("allowed", sa.BigInteger(), nullable=False),
@@ -276,7 +276,9 @@ def upgrade() -> None:
         sa.Column("file", sa.Text(), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(["drop_id"], ["drop.id"], name=op.f("fk_orphan_row_drop_id_drop")),
+        sa.ForeignKeyConstraint(
+            ["drop_id"], ["claim_drop.id"], name=op.f("fk_orphan_row_drop_id_claim_drop")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orphan_row")),
     )
     op.create_index(op.f("ix_orphan_row_drop_id"), "orphan_row", ["drop_id"])
@@ -288,7 +290,7 @@ def downgrade() -> None:
         "claim_code",
         "item",
         "claim_version",
-        "drop",
+        "claim_drop",
         "period",
         "ref_base_rate",
         "ref_drg_grouping",
