@@ -23,7 +23,7 @@ test: lint
 	$(BIN)/pytest -q tests
 
 bench: $(STAMP)
-	$(BIN)/pytest -q benchmarks -p no:randomly --benchmark-only -s
+	$(BIN)/pytest -q benchmarks --benchmark-only -s
 
 clean:
 	rm -rf $(VENV) demo .benchmarks

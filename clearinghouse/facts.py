@@ -44,6 +44,9 @@ def claim_facts(linked: Linked) -> pl.DataFrame:
         .otherwise(parse_date(pl.col("DATEADM"))),
         admitted_at=pl.when(is_op).then(None).otherwise(_at("DATEADM", "TIMEADM")),
         discharged_at=pl.when(is_op).then(None).otherwise(_at("DATEDSC", "TIMEDSC")),
+        times_known=~is_op
+        & (pl.col("TIMEADM").str.strip_chars() != "")
+        & (pl.col("TIMEDSC").str.strip_chars() != ""),
     ).select(
         "claim_type",
         "claim_key",
@@ -55,6 +58,7 @@ def claim_facts(linked: Linked) -> pl.DataFrame:
         "coverage_date",
         "admitted_at",
         "discharged_at",
+        "times_known",
     )
 
     patients = linked.patients.select(
@@ -87,7 +91,8 @@ def claim_facts(linked: Linked) -> pl.DataFrame:
         )
     )
     diagnoses = pl.concat([linked.details["ODX"], linked.details["IDX"]], how="diagonal").filter(
-        pl.col("DXTYPE").str.strip_chars() == "1"
+        # A principal row without a code is no diagnosis: the claim then has none (C02).
+        (pl.col("DXTYPE").str.strip_chars() == "1") & (pl.col("DIAG").str.strip_chars() != "")
     )
     principal = (
         diagnoses.sort("file", "line")

@@ -34,16 +34,16 @@ def parse_scaled(col: pl.Expr, decimals: int, *, allow_negative: bool = False) -
     if not 0 <= decimals <= 9:
         raise ValueError(f"decimals must be between 0 and 9, not {decimals}")
     sign = "(-?)" if allow_negative else "()"
-    fraction = rf"(?:\.(\d{{1,{decimals}}}))?" if decimals else "()"
-    pattern = rf"^{sign}(\d{{1,{_MAX_WHOLE_DIGITS}}}){fraction}$"
+    fraction = rf"(?:\.([0-9]{{1,{decimals}}}))?" if decimals else "()"
+    pattern = rf"^{sign}([0-9]{{1,{_MAX_WHOLE_DIGITS}}}){fraction}$"
     parts = col.str.extract_groups(pattern)
-    whole = parts.struct.field("2").cast(pl.Int128)
+    whole = parts.struct.field("2").cast(pl.Int128, strict=False)
     if decimals:
         frac = (
             parts.struct.field("3")
             .fill_null("")
             .str.pad_end(decimals, "0")
-            .cast(pl.Int128)
+            .cast(pl.Int128, strict=False)
         )
         magnitude = whole * (10**decimals) + frac
     else:

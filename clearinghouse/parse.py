@@ -25,7 +25,7 @@ BUDDHIST_ERA_OFFSET = 543
 def parse_date(raw: pl.Expr) -> pl.Expr:
     """``YYYYMMDD`` to a date; a year above 2400 is Buddhist era; an impossible date is null."""
     text = raw.str.strip_chars()
-    ok = text.str.contains(r"^\d{8}$")
+    ok = text.str.contains(r"^[0-9]{8}$")
     year = text.str.slice(0, 4).cast(pl.Int32, strict=False)
     year = pl.when(year > 2400).then(year - BUDDHIST_ERA_OFFSET).otherwise(year)
     month = text.str.slice(4, 2).cast(pl.Int32, strict=False)
@@ -44,7 +44,7 @@ def parse_time_minutes(raw: pl.Expr) -> pl.Expr:
     text = raw.str.strip_chars()
     hours = text.str.slice(0, 2).cast(pl.Int32, strict=False)
     minutes = text.str.slice(2, 2).cast(pl.Int32, strict=False)
-    valid = text.str.contains(r"^\d{4}$") & (hours < 24) & (minutes < 60)
+    valid = text.str.contains(r"^[0-9]{4}$") & (hours < 24) & (minutes < 60)
     return pl.when(valid).then(hours * 60 + minutes).otherwise(None)
 
 

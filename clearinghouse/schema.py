@@ -55,9 +55,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("CHT", ("HN", "AN", "SEQ", "DATE", "TOTAL")),
         TableSpec("CHA", ("HN", "AN", "SEQ", "CHRGITEM", "AMOUNT")),
         TableSpec("ADP", ("HN", "AN", "SEQ", "TYPE", "CODE", "QTY", "RATE", "TOTAL")),
-        TableSpec(
-            "DRU", ("HCODE", "HN", "AN", "SEQ", "DIDSTD", "AMOUNT", "DRUGPRIC", "TOTAL")
-        ),
+        TableSpec("DRU", ("HCODE", "HN", "AN", "SEQ", "DIDSTD", "AMOUNT", "DRUGPRIC", "TOTAL")),
         TableSpec("AER", ("HN", "AN", "SEQ", "UCAE", "AETYPE")),
         TableSpec("ORF", ("SEQ", "REFER"), ("AN",)),
         TableSpec("IRF", ("AN", "REFER"), ("SEQ",)),

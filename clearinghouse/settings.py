@@ -49,9 +49,7 @@ def _coerce(name: str, raw: Any) -> Any:
     return str(raw)
 
 
-def load_settings(
-    toml_path: Path | None = None, environ: dict[str, str] | None = None
-) -> Settings:
+def load_settings(toml_path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read ``clearinghouse.toml`` (or ``CLEARINGHOUSE_CONFIG``) and the environment."""
     env = dict(os.environ if environ is None else environ)
     path = toml_path or Path(env.get("CLEARINGHOUSE_CONFIG", "clearinghouse.toml"))

@@ -39,7 +39,7 @@ def _one_of(*values: str) -> Parser:
 def _date(col: pl.Expr) -> pl.Expr:
     # The pattern first: the date parser alone would accept unpadded months and days.
     return (
-        pl.when(col.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+        pl.when(col.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
         .then(col)
         .str.to_date("%Y-%m-%d", strict=False)
     )
@@ -142,7 +142,7 @@ REFERENCE_FILES: dict[str, FileSpec] = {
         FileSpec(
             "registry",
             (
-                Column("person_id", _matching(r"^\d{13}$"), "a 13-digit person id"),
+                Column("person_id", _matching(r"^[0-9]{13}$"), "a 13-digit person id"),
                 Column("fund"),
                 Column("hmain", nullable=True),
                 *_validity(),
@@ -173,7 +173,7 @@ REFERENCE_FILES: dict[str, FileSpec] = {
         FileSpec(
             "drg",
             (
-                Column("drg", _matching(r"^\d{5}$"), "a 5-digit DRG code"),
+                Column("drg", _matching(r"^[0-9]{5}$"), "a 5-digit DRG code"),
                 *(_weight(name) for name in ("rw", "rw0d", "wtlos", "ot", "of")),
                 *_validity(),
             ),
@@ -184,7 +184,7 @@ REFERENCE_FILES: dict[str, FileSpec] = {
             (
                 Column("pdx_prefix", _PREFIX, "an ICD-10 code prefix without a dot"),
                 Column("procedural", _flag, _FLAG),
-                Column("drg", _matching(r"^\d{5}$"), "a 5-digit DRG code"),
+                Column("drg", _matching(r"^[0-9]{5}$"), "a 5-digit DRG code"),
             ),
             unique=(("pdx_prefix", "procedural"),),
         ),

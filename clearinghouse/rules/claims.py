@@ -27,8 +27,8 @@ def bad_person_id(person_id: pl.Expr) -> pl.Expr:
     digits = [person_id.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(13)]
     weighted = pl.sum_horizontal(*[d * (13 - i) for i, d in enumerate(digits[:12])])
     check = (11 - weighted % 11) % 10
-    well_formed = person_id.str.contains(r"^\d{13}$")
-    return (person_id != "") & (~well_formed | (check != digits[12]))
+    well_formed = person_id.str.contains(r"^[0-9]{13}$")
+    return (person_id != "") & (~well_formed | (check != digits[12]).fill_null(True))
 
 
 def not_one_principal(principal_count: pl.Expr) -> pl.Expr:
@@ -41,9 +41,13 @@ def unknown_principal(one_principal: pl.Expr, icd_known: pl.Expr) -> pl.Expr:
     return one_principal & ~icd_known
 
 
-def discharged_before_admission(admitted: pl.Expr, discharged: pl.Expr) -> pl.Expr:
-    """B01: discharge date-time before admission."""
-    return (discharged < admitted).fill_null(False)
+def discharged_before_admission(
+    admitted: pl.Expr, discharged: pl.Expr, times_known: pl.Expr
+) -> pl.Expr:
+    """B01: discharge before admission: by date-time when both times are given, else by date."""
+    by_time = discharged < admitted
+    by_date = discharged.dt.date() < admitted.dt.date()
+    return pl.when(times_known).then(by_time).otherwise(by_date).fill_null(False)
 
 
 def served_after_received(service: pl.Expr, received: dt.date) -> pl.Expr:
@@ -98,7 +102,9 @@ def claim_rule_columns(facts: pl.DataFrame, icd10: pl.DataFrame, received: dt.da
             C01=bad_person_id(pl.col("person_id")),
             C02=not_one_principal(pl.col("principal_count")),
             C03=unknown_principal(one, pl.col("icd_known")),
-            B01=discharged_before_admission(pl.col("admitted_at"), pl.col("discharged_at")),
+            B01=discharged_before_admission(
+                pl.col("admitted_at"), pl.col("discharged_at"), pl.col("times_known")
+            ),
             B02=served_after_received(pl.col("service_date"), received),
             B03=filed_late(pl.col("service_date"), received),
             B04=totals_disagree(

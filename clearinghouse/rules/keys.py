@@ -72,7 +72,12 @@ def near_duplicates(claims: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame
     stored = (
         _effective(history)
         .filter(pl.col("status") == "A")
-        .join(claims.filter(pl.col("status") == "A").select(CLAIM_ID), on=CLAIM_ID, how="anti")
+        # A stored version that this drop replaces (a correction to A or D) no longer counts.
+        .join(
+            claims.filter(pl.col("status").is_in(["A", "D"])).select(CLAIM_ID),
+            on=CLAIM_ID,
+            how="anti",
+        )
         .select(*CLAIM_ID, *_STAY)
     )
     others = pl.concat([drop_accepted, stored]).filter(pl.col("person_id") != "")

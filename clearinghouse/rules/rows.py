@@ -6,6 +6,7 @@ once. A rule whose input is empty does not fire (S02 reports the empty field onc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import polars as pl
@@ -40,8 +41,9 @@ def _amount(raw: pl.Expr) -> pl.Expr:
     return parse_amount(raw)
 
 
-def row_rules(table: str, hcode: str) -> list[RowRule]:
-    """The row rules of ``table`` for a drop submitted by ``hcode``."""
+@functools.cache
+def row_rules(table: str, hcode: str) -> tuple[RowRule, ...]:
+    """The row rules of ``table`` for a drop submitted by ``hcode`` (built once, reused)."""
     rules: list[RowRule] = [("S01", pl.col("s01"))]
     rules += {
         "OPD": [
@@ -84,7 +86,7 @@ def row_rules(table: str, hcode: str) -> list[RowRule]:
         ],
         "LVD": [("S04", unparseable(parse_quantity, "QTYDAY"))],
     }.get(table, [])
-    return rules
+    return tuple(rules)
 
 
 #: The tables that have rules beyond S01, for documentation.
