@@ -38,7 +38,7 @@ def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means no PostgreSQL here
+    except Exception as exc:
         admin.dispose()
         pytest.skip(f"PostgreSQL not reachable at {ADMIN}: {exc}")
     try:
