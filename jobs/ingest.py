@@ -110,9 +110,10 @@ def _write_stored_ack(engine: Engine, rec: DropRecord, ack_dir: Path) -> Path:
     return write_ack(ack_dir, stem, rec.hcode, rows, _summary(rec, orphans))
 
 
-def _result(rec: DropRecord, outcome: str, ack: Path) -> DropResult:
+def _result(rec: DropRecord, outcome: str, ack: Path, name: str | None = None) -> DropResult:
+    """The printed outcome; ``name`` is the drop as submitted (a duplicate's own path)."""
     return DropResult(
-        rec.name,
+        name or rec.name,
         rec.hcode,
         outcome,
         rec.code,
@@ -174,7 +175,7 @@ def _refuse(
 ) -> DropResult:
     with locked_transaction(engine) as conn:
         if (existing := find_drop(conn, sha256)) is not None:
-            return _result(existing, "DUP", _duplicate_ack(existing, request))
+            return _result(existing, "DUP", _duplicate_ack(existing, request), source.path.name)
         rec = _record(
             next_id(conn, "claim_drop"),
             source,
@@ -313,7 +314,7 @@ def _ingest_one(
         if not (request.ack_dir / f"{stem}.csv").exists():
             # Committed, but the process died before its acknowledgement was written.
             return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
-        return _result(existing, "DUP", _duplicate_ack(existing, request))
+        return _result(existing, "DUP", _duplicate_ack(existing, request), source.path.name)
     try:
         raw = read_sixteen(source.path, max_bytes=settings.max_drop_bytes)
     except DropRefused as refusal:
@@ -335,7 +336,7 @@ def _ingest_one(
     judgement = judge_drop(raw.tables, hcode=hcode, received=request.received, reference=frames)
     with locked_transaction(engine) as conn:
         if (again := find_drop(conn, sha256)) is not None:
-            return _result(again, "DUP", _duplicate_ack(again, request))
+            return _result(again, "DUP", _duplicate_ack(again, request), source.path.name)
         past = history(conn, hcode, judgement.claims)
         judged = _apply_history(judgement, past, corrections)
         period = assign_period(conn, request.received)
