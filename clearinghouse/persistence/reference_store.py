@@ -128,7 +128,10 @@ def load_reference(
         raise UsageError(f"unknown reference table(s): {', '.join(unknown)}")
     version = latest_version(conn) if version_id is None else version_id
     if version is None:
-        raise UsageError("no reference data has been loaded yet")
+        raise UsageError(
+            "no reference data has been loaded yet: run `clearinghouse init` (bundled sample) "
+            "or `clearinghouse reference load DIR`"
+        )
     sources = reference_sources(conn, version)
     if not sources:
         raise UsageError(f"there is no reference data version {version}")
