@@ -150,6 +150,7 @@ def _write_reference(source: Path, target: Path, population: Population) -> int:
             handle.write(b"person_id,fund,hmain,valid_from,valid_to\n")
         for chunk in registry_rows(population):
             chunk.with_columns(pl.col("hmain").replace("", None)).write_csv(
-                handle, include_header=False, date_format="%Y-%m-%d")
+                handle, include_header=False, date_format="%Y-%m-%d"
+            )
             added += chunk.height
     return added

@@ -41,7 +41,7 @@ from formats.ack import ack_stem, refusal_rows, write_ack
 from formats.drop import DropSource, discover, drop_hash, drop_size
 from formats.sixteen import RawDrop, read_sixteen
 
-__all__ = ["DropResult", "IngestRequest", "ingest"]
+__all__ = ["DropResult", "IngestRequest", "ingest", "plan"]
 
 JUDGING_TABLES = ("hospitals", "icd10", "charge_categories", "fee_schedule", "drugs")
 
@@ -388,12 +388,22 @@ def _ingest_one(
     return _result(rec, "OK", _write_stored_ack(engine, rec, request.ack_dir))
 
 
-def ingest(engine: Engine, settings: Settings, request: IngestRequest) -> Iterator[DropResult]:
-    """Ingest every drop of the request in order, yielding one result per drop."""
+def plan(request: IngestRequest) -> list[DropSource]:
+    """The drops of a request, in the order they will be ingested."""
+    return discover(request.paths, corrections=request.corrections)
+
+
+def ingest(
+    engine: Engine,
+    settings: Settings,
+    request: IngestRequest,
+    sources: list[DropSource] | None = None,
+) -> Iterator[DropResult]:
+    """Ingest every drop of the request (or the planned ``sources``) in order, one result each."""
     today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     if request.received > today:
         raise UsageError(f"--received {request.received} is in the future (today is {today})")
-    sources = discover(request.paths, corrections=request.corrections)
+    sources = plan(request) if sources is None else sources
     with engine.connect() as conn:
         reference = load_reference(conn, tables=JUDGING_TABLES)
     for source in sources:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from clearinghouse.persistence.db import init_schema, make_engine
 from clearinghouse.settings import Settings
-from jobs.ingest import DropResult, IngestRequest, ingest
+from jobs.ingest import DropResult, IngestRequest, ingest, plan
 
 __all__ = ["describe", "progress_bar", "run_generate", "run_ingest"]
 
@@ -66,8 +66,9 @@ def run_ingest(
             paths=paths, received=received, hcode=hcode, corrections=corrections, ack_dir=ack_dir
         )
         results: list[DropResult] = []
-        with progress_bar("ingesting drops", None) as bar:
-            for result in ingest(engine, settings, request):
+        sources = plan(request)
+        with progress_bar("ingesting drops", len(sources)) as bar:
+            for result in ingest(engine, settings, request, sources):
                 results.append(result)
                 if bar is not None:
                     bar.console.print(describe(result), markup=False, highlight=False)

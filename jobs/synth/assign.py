@@ -24,23 +24,62 @@ DROP_CODES = ("F01", "F02", "F03", "F04", "F07", "F08")
 #: Codes carried by one claim of a regular drop, in the order slots are handed out (the most
 #: constrained first).
 SLOT_CODES = (
-    "B01", "B03", "B05", "B06", "C01", "B02", "S01", "S02", "S03", "S04", "S06", "S07",
-    "C02", "C03", "C04", "C05", "C06", "B04", "B07", "K02", "K01",
+    "B01",
+    "B03",
+    "B05",
+    "B06",
+    "C01",
+    "B02",
+    "S01",
+    "S02",
+    "S03",
+    "S04",
+    "S06",
+    "S07",
+    "C02",
+    "C03",
+    "C04",
+    "C05",
+    "C06",
+    "B04",
+    "B07",
+    "K02",
+    "K01",
 )
 #: Codes of rows that belong to no claim (S05) or of claims in a corrections drop (K03).
 ROW_CODES = ("S05", "K03")
 CLAIM_CODES = SLOT_CODES + ROW_CODES
 
 _TWIN_COLUMNS = (
-    "person", "pid", "sex", "dob", "thai", "nation", "fund", "home", "hmain", "name_u", "hn",
-    "service", "visitor", "age", "age_key", "ucae", "aetype", "emergency", "refer", "inscl",
-    "clinic", "sure_pay",
+    "person",
+    "pid",
+    "sex",
+    "dob",
+    "thai",
+    "nation",
+    "fund",
+    "home",
+    "hmain",
+    "name_u",
+    "hn",
+    "service",
+    "visitor",
+    "age",
+    "age_key",
+    "ucae",
+    "aetype",
+    "emergency",
+    "refer",
+    "inscl",
+    "clinic",
+    "sure_pay",
 )
 
 
 def _eligible(cat: Catalog, slots: pl.DataFrame, code: str) -> npt.NDArray[np.bool_]:
     free: npt.NDArray[np.bool_] = (
-        slots["fault"].is_null().to_numpy() & ~slots["k02_source"].to_numpy())
+        slots["fault"].is_null().to_numpy() & ~slots["k02_source"].to_numpy()
+    )
     op: npt.NDArray[np.bool_] = (slots["claim_type"] == "OP").to_numpy()
     keys = slots["age_key"].to_numpy()
     if code == "B01":
@@ -65,7 +104,10 @@ def _with_fault(slots: pl.DataFrame, fault: np.ndarray) -> pl.DataFrame:
 
 
 def assign_faults(
-    cat: Catalog, slots: pl.DataFrame, wanted: Counter[str], rng: np.random.Generator,
+    cat: Catalog,
+    slots: pl.DataFrame,
+    wanted: Counter[str],
+    rng: np.random.Generator,
     k01_sources: int,
 ) -> tuple[pl.DataFrame, Counter[str]]:
     """Mark slots with their fault; return the slots and the codes that found no slot."""
@@ -103,8 +145,11 @@ def _twins(slots: pl.DataFrame, want: int, rng: np.random.Generator) -> tuple[pl
         return slots, 0
     twin_slots = slots["slot"].to_numpy()[twins[:k]].tolist()
     source_slots = slots["slot"].to_numpy()[sources[:k]].tolist()
-    copied = slots[sources[:k]].select(_TWIN_COLUMNS).with_columns(
-        slot=pl.Series(twin_slots, dtype=pl.Int64))
+    copied = (
+        slots[sources[:k]]
+        .select(_TWIN_COLUMNS)
+        .with_columns(slot=pl.Series(twin_slots, dtype=pl.Int64))
+    )
     is_twin = pl.col("slot").is_in(twin_slots)
     twinned = slots.filter(is_twin).drop(_TWIN_COLUMNS).join(copied, on="slot")
     filled = (
@@ -132,4 +177,5 @@ def _shift_dates(cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator) ->
         .otherwise(pl.col("service")),
     ).with_columns(age=age_at(pl.col("service"), pl.col("dob")))
     return shifted.with_columns(
-        age_key=cat.age_key(shifted["sex"].to_numpy(), shifted["age"].to_numpy()))
+        age_key=cat.age_key(shifted["sex"].to_numpy(), shifted["age"].to_numpy())
+    )

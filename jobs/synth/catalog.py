@@ -77,16 +77,27 @@ def load_catalog(reference_dir: Path, as_of: date) -> Catalog:
     """Read the reference files the generator needs from ``reference_dir``."""
     ref = {
         name: read_reference_file(reference_dir / f"{name}.csv")
-        for name in ("hospitals", "funds", "icd10", "charge_categories", "fee_schedule",
-                     "drugs", "drg", "drg_grouping", "base_rates")
+        for name in (
+            "hospitals",
+            "funds",
+            "icd10",
+            "charge_categories",
+            "fee_schedule",
+            "drugs",
+            "drg",
+            "drg_grouping",
+            "base_rates",
+        )
     }
     hospitals = ref["hospitals"].select("hcode", "province", "type").sort("hcode")
     funds = ref["funds"]
     registry_funds = tuple(
         funds.filter(pl.col("cap_per_claim").is_null() & (pl.col("code") != "MNF"))["code"]
     )
-    first_day = max(ref[name]["valid_from"].min() or as_of
-                    for name in ("fee_schedule", "drugs", "drg", "base_rates"))
+    first_day = max(
+        ref[name]["valid_from"].min() or as_of
+        for name in ("fee_schedule", "drugs", "drg", "base_rates")
+    )
     if not isinstance(first_day, date) or first_day > as_of:
         raise UsageError(f"the reference data in {reference_dir} starts after {as_of}")
     ip_lo, ip_hi = max(as_of - timedelta(days=IP_LOOKBACK), first_day), as_of
@@ -112,11 +123,12 @@ def load_catalog(reference_dir: Path, as_of: date) -> Catalog:
     dx_rows = grid.filter(pl.col("fits_age") & pl.col("fits_sex") & ~pl.col("external"))
     groups = _groupable(icd, ref["drg_grouping"], ref["drg"], ip_lo, ip_hi, as_of)
     ip_rows = dx_rows.join(groups, on="code").select(
-        key=pl.col("key") * 2 + pl.col("procedural").cast(pl.Int64), code="code",
-        wtlos="wtlos", ot="ot",
+        key=pl.col("key") * 2 + pl.col("procedural").cast(pl.Int64),
+        code="code",
+        wtlos="wtlos",
+        ot="ot",
     )
-    fee_breaks, fees = _dated_pool(
-        ref["fee_schedule"].rename({"unit_price": "price"}), as_of)
+    fee_breaks, fees = _dated_pool(ref["fee_schedule"].rename({"unit_price": "price"}), as_of)
     drug_breaks, drugs = _dated_pool(ref["drugs"].rename({"ceiling_price": "price"}), as_of)
     categories = tuple(sorted(ref["charge_categories"]["code"]))
     return Catalog(
@@ -131,13 +143,23 @@ def load_catalog(reference_dir: Path, as_of: date) -> Catalog:
         ip_dx=KeyedPool.build(ip_rows, 2 * n_keys, ["code"]),
         wrong_sex=KeyedPool.build(
             grid.filter(pl.col("fits_age") & ~pl.col("fits_sex")).select("key", "code"),
-            n_keys, ["code"]),
+            n_keys,
+            ["code"],
+        ),
         wrong_age=KeyedPool.build(
-            grid.filter(pl.col("outside_age") & pl.col("fits_sex") & ~pl.col("external"))
-            .select("key", "code"), n_keys, ["code"]),
+            grid.filter(pl.col("outside_age") & pl.col("fits_sex") & ~pl.col("external")).select(
+                "key", "code"
+            ),
+            n_keys,
+            ["code"],
+        ),
         external=KeyedPool.build(
-            icd.filter(pl.col("code").str.slice(0, 1).is_in(_EXTERNAL))
-            .select(pl.lit(0, pl.Int64).alias("key"), "code"), 1, ["code"]),
+            icd.filter(pl.col("code").str.slice(0, 1).is_in(_EXTERNAL)).select(
+                pl.lit(0, pl.Int64).alias("key"), "code"
+            ),
+            1,
+            ["code"],
+        ),
         fee_breaks=fee_breaks,
         fees=fees,
         drug_breaks=drug_breaks,
@@ -177,8 +199,7 @@ def _groupable(
     grouping = grouping.with_columns(length=pl.col("pdx_prefix").str.len_chars())
     matches = [
         icd.select("code", prefix=pl.col("code").str.slice(0, length))
-        .join(grouping.filter(pl.col("length") == length), left_on="prefix",
-              right_on="pdx_prefix")
+        .join(grouping.filter(pl.col("length") == length), left_on="prefix", right_on="pdx_prefix")
         .select("code", "procedural", "drg", "length")
         for length in sorted(set(grouping["length"]))
     ]
@@ -189,16 +210,21 @@ def _groupable(
     )
     n_days = (hi - lo).days + 1
     covered = (
-        drg.join(_days(lo, hi), how="cross").filter(_valid_on_day())
-        .group_by("drg").agg(pl.col("day").n_unique().alias("n"))
+        drg.join(_days(lo, hi), how="cross")
+        .filter(_valid_on_day())
+        .group_by("drg")
+        .agg(pl.col("day").n_unique().alias("n"))
         .filter(pl.col("n") == n_days)
     )
     params = drg.filter(
         (pl.col("valid_from") <= as_of)
         & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= as_of))
     ).select("drg", wtlos=pl.col("wtlos_e4") / 10_000, ot=pl.col("ot_e4") // 10_000)
-    return best.join(covered.select("drg"), on="drg").join(params, on="drg").select(
-        "code", "procedural", "wtlos", "ot")
+    return (
+        best.join(covered.select("drg"), on="drg")
+        .join(params, on="drg")
+        .select("code", "procedural", "wtlos", "ot")
+    )
 
 
 def _dated_pool(rows: pl.DataFrame, as_of: date) -> tuple[Ints, KeyedPool]:
@@ -213,21 +239,25 @@ def _dated_pool(rows: pl.DataFrame, as_of: date) -> tuple[Ints, KeyedPool]:
     for column in ("start", "end"):
         edges.update(int(v) for v in days[column].drop_nulls() if lo < v <= hi)
     breaks = np.array(sorted(edges), dtype=np.int64)
-    intervals = pl.DataFrame({"key": np.arange(len(breaks) - 1), "lo": breaks[:-1],
-                              "hi": breaks[1:] - 1})
+    intervals = pl.DataFrame(
+        {"key": np.arange(len(breaks) - 1), "lo": breaks[:-1], "hi": breaks[1:] - 1}
+    )
     valid = (
         rows.with_columns(days)
         .join(intervals, how="cross")
-        .filter((pl.col("start") <= pl.col("lo")) & (pl.col("end").is_null()
-                                                      | (pl.col("end") > pl.col("hi"))))
+        .filter(
+            (pl.col("start") <= pl.col("lo"))
+            & (pl.col("end").is_null() | (pl.col("end") > pl.col("hi")))
+        )
         .select("key", "code", "price")
     )
     # Cheapest first, so that a skewed uniform favours everyday items.
     return breaks, KeyedPool.build(valid, len(breaks) - 1, ["price", "code"])
 
 
-def _ip_rates(rates: pl.DataFrame, types: set[str], lo: date, hi: date) -> frozenset[
-        tuple[str, str]]:
+def _ip_rates(
+    rates: pl.DataFrame, types: set[str], lo: date, hi: date
+) -> frozenset[tuple[str, str]]:
     """(fund, hospital type) pairs with an IP and an IP_EMERGENCY base rate on every day."""
     kinds = pl.DataFrame({"htype": sorted(types)})
     expanded = rates.join(kinds, how="cross").filter(
@@ -235,10 +265,13 @@ def _ip_rates(rates: pl.DataFrame, types: set[str], lo: date, hi: date) -> froze
     )
     n_days = (hi - lo).days + 1
     covered = (
-        expanded.join(_days(lo, hi), how="cross").filter(_valid_on_day())
-        .group_by("fund", "htype", "care").agg(pl.col("day").n_unique().alias("n"))
+        expanded.join(_days(lo, hi), how="cross")
+        .filter(_valid_on_day())
+        .group_by("fund", "htype", "care")
+        .agg(pl.col("day").n_unique().alias("n"))
         .filter(pl.col("n") == n_days)
-        .group_by("fund", "htype").agg(pl.col("care").n_unique().alias("cares"))
+        .group_by("fund", "htype")
+        .agg(pl.col("care").n_unique().alias("cares"))
         .filter(pl.col("cares") == 2)
     )
     return frozenset(zip(covered["fund"], covered["htype"], strict=True))

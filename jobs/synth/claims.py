@@ -16,8 +16,24 @@ from jobs.synth.pools import pick_weighted
 __all__ = ["diagnoses", "procedures", "stays"]
 
 #: ICD-9-CM procedure codes (no reference table holds them; they are never validated).
-_IP_PROCEDURES = ("4709", "5123", "1341", "741", "0066", "8151", "7935", "6829", "4523", "3722",
-                  "8622", "5491", "8659", "0331", "7936", "8841")
+_IP_PROCEDURES = (
+    "4709",
+    "5123",
+    "1341",
+    "741",
+    "0066",
+    "8151",
+    "7935",
+    "6829",
+    "4523",
+    "3722",
+    "8622",
+    "5491",
+    "8659",
+    "0331",
+    "7936",
+    "8841",
+)
 _OP_PROCEDURES = ("8659", "8622", "9604", "8628", "2301", "9904", "8604", "9671")
 _DX_TYPES = ("2", "2", "2", "4", "4", "3")
 
@@ -26,8 +42,9 @@ def _choice(values: tuple[str, ...], u: np.ndarray) -> pl.Series:
     return pl.Series(np.array(values)[(u * len(values)).astype(np.int64)])
 
 
-def diagnoses(cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator) -> tuple[
-        pl.DataFrame, pl.DataFrame]:
+def diagnoses(
+    cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Principal diagnosis (and procedural flag) per slot, and the long frame of all diagnoses.
 
     Returns:
@@ -42,15 +59,17 @@ def diagnoses(cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator) -> tu
     general = cat.dx.pick(key, u)["code"]
     inpatient = cat.ip_dx.pick(key * 2 + proc, u)
     fault = slots["fault"]
-    pdx = (
-        pl.select(
-            pl.when(fault == "B05").then(cat.wrong_sex.pick(key, u)["code"])
-            .when(fault == "B06").then(cat.wrong_age.pick(key, u)["code"])
-            .when(fault == "C03").then(pl.lit(cat.unknown["icd"]))
-            .when(pl.Series(ip)).then(inpatient["code"])
-            .otherwise(general)
-        ).to_series()
-    )
+    pdx = pl.select(
+        pl.when(fault == "B05")
+        .then(cat.wrong_sex.pick(key, u)["code"])
+        .when(fault == "B06")
+        .then(cat.wrong_age.pick(key, u)["code"])
+        .when(fault == "C03")
+        .then(pl.lit(cat.unknown["icd"]))
+        .when(pl.Series(ip))
+        .then(inpatient["code"])
+        .otherwise(general)
+    ).to_series()
     slots = slots.with_columns(
         pdx=pdx,
         procedural=pl.Series(ip & (proc == 1)),
@@ -59,31 +78,42 @@ def diagnoses(cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator) -> tu
     )
     n_secondary = pick_weighted(rng.random(n), [0.40, 0.35, 0.20, 0.05])
     owner = np.repeat(np.arange(n), n_secondary)
-    secondary = pl.DataFrame({
-        "key": slots["key"].gather(owner),
-        "diag": cat.dx.pick(key[owner], rng.random(len(owner)))["code"],
-        "dxtype": _choice(_DX_TYPES, rng.random(len(owner))),
-    })
+    secondary = pl.DataFrame(
+        {
+            "key": slots["key"].gather(owner),
+            "diag": cat.dx.pick(key[owner], rng.random(len(owner)))["code"],
+            "dxtype": _choice(_DX_TYPES, rng.random(len(owner))),
+        }
+    )
     principal = slots.select("key", diag="pdx", dxtype=pl.lit("1"))
     frames = [principal, secondary]
     accident = (slots["ucae"] == "A").to_numpy() & (cat.external.rows.height > 0)
     if accident.any():
         n_acc = int(accident.sum())
-        frames.append(pl.DataFrame({
-            "key": slots["key"].filter(pl.Series(accident)),
-            "diag": cat.external.pick(np.zeros(n_acc, dtype=np.int64), rng.random(n_acc))["code"],
-            "dxtype": pl.Series(["5"] * n_acc, dtype=pl.String),
-        }))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "key": slots["key"].filter(pl.Series(accident)),
+                    "diag": cat.external.pick(np.zeros(n_acc, dtype=np.int64), rng.random(n_acc))[
+                        "code"
+                    ],
+                    "dxtype": pl.Series(["5"] * n_acc, dtype=pl.String),
+                }
+            )
+        )
     c02 = slots.filter(pl.col("fault") == "C02")
     if c02.height:
         # Half lose their principal, half get a second one.
         lose = pl.Series(rng.random(c02.height) < 0.5)
         frames[0] = principal.with_columns(
             dxtype=pl.when(pl.col("key").is_in(c02["key"].filter(lose).to_list()))
-            .then(pl.lit("2")).otherwise(pl.col("dxtype")))
+            .then(pl.lit("2"))
+            .otherwise(pl.col("dxtype"))
+        )
         extra = c02.filter(~lose)
-        frames.append(extra.select("key", diag=pl.col("pdx").str.slice(0, 3) + "9",
-                                   dxtype=pl.lit("1")))
+        frames.append(
+            extra.select("key", diag=pl.col("pdx").str.slice(0, 3) + "9", dxtype=pl.lit("1"))
+        )
     return slots, pl.concat(frames, how="vertical").sort("key", maintain_order=True)
 
 
@@ -96,10 +126,14 @@ def procedures(slots: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     owner = np.repeat(np.arange(n), count)
     u = rng.random(len(owner))
     is_ip = (slots["claim_type"] == "IP").to_numpy()[owner]
-    oper = np.where(is_ip, np.array(_IP_PROCEDURES)[(u * len(_IP_PROCEDURES)).astype(np.int64)],
-                    np.array(_OP_PROCEDURES)[(u * len(_OP_PROCEDURES)).astype(np.int64)])
+    oper = np.where(
+        is_ip,
+        np.array(_IP_PROCEDURES)[(u * len(_IP_PROCEDURES)).astype(np.int64)],
+        np.array(_OP_PROCEDURES)[(u * len(_OP_PROCEDURES)).astype(np.int64)],
+    )
     return pl.DataFrame(
-        {"key": slots["key"].gather(owner), "oper": pl.Series(oper, dtype=pl.String)})
+        {"key": slots["key"].gather(owner), "oper": pl.Series(oper, dtype=pl.String)}
+    )
 
 
 def stays(slots: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -120,20 +154,31 @@ def stays(slots: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     normal_hi = np.where(ot >= normal_lo, ot, normal_lo + 3)
     los = np.select(
         [kind == 0, kind == 1, kind == 2, kind == 3, kind == 4],
-        [(u < 0.5).astype(np.int64), 1 + (u * np.maximum(short_top, 1)).astype(np.int64),
-         normal_lo + (u * (normal_hi - normal_lo + 1)).astype(np.int64),
-         ot + 1 + (u * ot).astype(np.int64), 2 * ot + 1 + (u * ot).astype(np.int64)],
+        [
+            (u < 0.5).astype(np.int64),
+            1 + (u * np.maximum(short_top, 1)).astype(np.int64),
+            normal_lo + (u * (normal_hi - normal_lo + 1)).astype(np.int64),
+            ot + 1 + (u * ot).astype(np.int64),
+            2 * ot + 1 + (u * ot).astype(np.int64),
+        ],
         3 * ot + 1 + (u * 10).astype(np.int64),
     )
-    leave = np.where((kind != 0) & (los >= 3) & (rng.random(n) < 0.08),
-                     1 + (rng.random(n) < 0.4), 0)
+    leave = np.where(
+        (kind != 0) & (los >= 3) & (rng.random(n) < 0.08), 1 + (rng.random(n) < 0.4), 0
+    )
     span = los + leave
     day_case = kind == 0
-    t_in = np.where(day_case & (los == 0), 360 + (rng.random(n) * 360),
-                    np.where(day_case, 720 + rng.random(n) * 660, rng.random(n) * 720))
+    t_in = np.where(
+        day_case & (los == 0),
+        360 + (rng.random(n) * 360),
+        np.where(day_case, 720 + rng.random(n) * 660, rng.random(n) * 720),
+    )
     t_in = t_in.astype(np.int64)
-    t_out = np.where(day_case & (los == 0), t_in + 60 + rng.random(n) * 420,
-                     np.where(day_case, rng.random(n) * (t_in - 60), 720 + rng.random(n) * 720))
+    t_out = np.where(
+        day_case & (los == 0),
+        t_in + 60 + rng.random(n) * 420,
+        np.where(day_case, rng.random(n) * (t_in - 60), 720 + rng.random(n) * 720),
+    )
     emergency = slots["emergency"].to_numpy()
     t_opd = np.where(emergency, rng.random(n) * 1440, 420 + rng.random(n) * 780)
     ip = (slots["claim_type"] == "IP").to_numpy()
@@ -141,8 +186,8 @@ def stays(slots: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     return slots.with_columns(
         los=pl.Series(np.where(ip, los, 0)),
         leave=pl.Series(np.where(ip, leave, 0)),
-        admit=pl.col("service") - pl.duration(days=pl.lit(pl.Series(np.where(
-            b01, -1, np.where(ip, span, 0))))),
+        admit=pl.col("service")
+        - pl.duration(days=pl.lit(pl.Series(np.where(b01, -1, np.where(ip, span, 0))))),
         time_in=pl.Series(np.where(ip, t_in, t_opd.astype(np.int64))),
         time_out=pl.Series(np.where(ip, t_out.astype(np.int64), 0)),
         dischs=_choice(("2", "2", "2", "2", "1", "1", "3"), rng.random(n)),

@@ -36,8 +36,9 @@ def _split(rng: np.random.Generator, keys: list[str], parts: int) -> list[list[s
     return [[k for k, c in zip(keys, choice, strict=True) if c == p] for p in range(parts)]
 
 
-def break_rows(t: Tables, slots: pl.DataFrame, rng: np.random.Generator,
-               other_hcode: str) -> Tables:
+def break_rows(
+    t: Tables, slots: pl.DataFrame, rng: np.random.Generator, other_hcode: str
+) -> Tables:
     """Apply every row-level fault of the slots (S01-S04, S06, S07, C01) to the tables."""
     t = dict(t)
     single_hn = slots.filter(pl.col("hn").is_unique())["hn"]
@@ -55,7 +56,8 @@ def break_rows(t: Tables, slots: pl.DataFrame, rng: np.random.Generator,
     no_pat = no_pat.filter(pl.Series(rng.random(no_pat.height) < 0.5))
     t["PAT"] = t["PAT"].filter(~pl.col("HN").is_in(no_pat["hn"].to_list()))
     empty_date, empty_code = _split(
-        rng, s02.filter(~pl.col("key").is_in(no_pat["key"].to_list()))["key"].to_list(), 2)
+        rng, s02.filter(~pl.col("key").is_in(no_pat["key"].to_list()))["key"].to_list(), 2
+    )
     t["CHT"] = _set_first(t["CHT"], empty_date, "DATE", pl.lit(""))
     t["ADP"] = _set_first(t["ADP"], empty_code, "CODE", pl.lit(""))
 
@@ -66,10 +68,13 @@ def break_rows(t: Tables, slots: pl.DataFrame, rng: np.random.Generator,
         date_col, time_col = ("DATEOPD", "TIMEOPD") if kind == "OP" else ("DATEADM", "TIMEDSC")
         t[name] = t[name].with_columns(
             pl.when(pl.col(column).is_in(bad_date))
-            .then(pl.col(date_col).str.slice(0, 4) + "0230").otherwise(pl.col(date_col))
+            .then(pl.col(date_col).str.slice(0, 4) + "0230")
+            .otherwise(pl.col(date_col))
             .alias(date_col),
-            pl.when(pl.col(column).is_in(bad_time)).then(pl.lit("2561"))
-            .otherwise(pl.col(time_col)).alias(time_col),
+            pl.when(pl.col(column).is_in(bad_time))
+            .then(pl.lit("2561"))
+            .otherwise(pl.col(time_col))
+            .alias(time_col),
         )
 
     # S04: an amount or quantity that does not parse, is negative or has three decimals.
@@ -91,8 +96,10 @@ def break_rows(t: Tables, slots: pl.DataFrame, rng: np.random.Generator,
     on_pat = s07.filter(pl.col("hn").is_in(single_hn.to_list()))
     on_pat = on_pat.filter(pl.Series(rng.random(on_pat.height) < 0.3))
     t["PAT"] = t["PAT"].with_columns(
-        HCODE=pl.when(pl.col("HN").is_in(on_pat["hn"].to_list())).then(pl.lit(other_hcode))
-        .otherwise(pl.col("HCODE")))
+        HCODE=pl.when(pl.col("HN").is_in(on_pat["hn"].to_list()))
+        .then(pl.lit(other_hcode))
+        .otherwise(pl.col("HCODE"))
+    )
     on_dru = s07.filter(~pl.col("key").is_in(on_pat["key"].to_list()))["key"].to_list()
     t["DRU"] = _set_first(t["DRU"], on_dru, "HCODE", pl.lit(other_hcode))
 
@@ -102,7 +109,8 @@ def break_rows(t: Tables, slots: pl.DataFrame, rng: np.random.Generator,
     t["PAT"] = t["PAT"].with_columns(
         PERSON_ID=pl.when(pl.col("HN").is_in(c01))
         .then(pl.col("PERSON_ID").str.slice(0, 12) + ((last + 3) % 10).cast(pl.String))
-        .otherwise(pl.col("PERSON_ID")))
+        .otherwise(pl.col("PERSON_ID"))
+    )
     return t
 
 
@@ -112,8 +120,9 @@ def orphan_rows(t: Tables, fresh: list[str], rng: np.random.Generator) -> Tables
     for i, key in enumerate(fresh):
         if i % 4 == 3 and t["PAT"].height:
             row = t["PAT"].sample(1, seed=int(rng.integers(1 << 31)))
-            t["PAT"] = pl.concat([t["PAT"], row.with_columns(HN=pl.lit("9" + key[-8:]))],
-                                 how="diagonal_relaxed")
+            t["PAT"] = pl.concat(
+                [t["PAT"], row.with_columns(HN=pl.lit("9" + key[-8:]))], how="diagonal_relaxed"
+            )
             continue
         name = ("ADP", "CHA", "ODX")[i % 3]
         outpatient = t[name].filter(pl.col("SEQ") != "")

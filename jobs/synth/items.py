@@ -38,8 +38,9 @@ def _first_in(candidates: tuple[str, ...], available: tuple[str, ...]) -> str:
     return available[0]
 
 
-def _lines(cat: Catalog, slots: pl.DataFrame, kind: str, counts: np.ndarray,
-           rng: np.random.Generator) -> pl.DataFrame:
+def _lines(
+    cat: Catalog, slots: pl.DataFrame, kind: str, counts: np.ndarray, rng: np.random.Generator
+) -> pl.DataFrame:
     owner = np.repeat(np.arange(slots.height), counts)
     n = len(owner)
     day = slots["service"].cast(pl.Int32).to_numpy().astype(np.int64)[owner]
@@ -57,59 +58,78 @@ def _lines(cat: Catalog, slots: pl.DataFrame, kind: str, counts: np.ndarray,
     else:
         qty = _DRUG_QUANTITIES[(rng.random(n) * len(_DRUG_QUANTITIES)).astype(np.int64)]
         qty = np.where(price > 10_000, 1 + (rng.random(n) < 0.3), qty)
-        category = np.where(ip, _first_in(("31", "41"), cat.categories),
-                            _first_in(("41", "31"), cat.categories))
+        category = np.where(
+            ip, _first_in(("31", "41"), cat.categories), _first_in(("41", "31"), cat.categories)
+        )
         extra = np.where(ip, "1", "2")  # USE_STATUS: used in hospital / taken home
     fault = slots["fault"].to_numpy().astype(object)[owner]
     first = np.ones(n, dtype=bool)
     first[1:] = owner[1:] != owner[:-1]
     unknown = {"ADP": ("C04", cat.unknown["fee"]), "DRU": ("C05", cat.unknown["drug"])}[kind]
-    code = np.where(first & (fault == unknown[0]), unknown[1],
-                    picked["code"].fill_null(unknown[1]).to_numpy().astype(str))
+    code = np.where(
+        first & (fault == unknown[0]),
+        unknown[1],
+        picked["code"].fill_null(unknown[1]).to_numpy().astype(str),
+    )
     if kind == "ADP":
         qty = np.where(first & (fault == "B07"), 0, qty)
-    return pl.DataFrame({
-        "key": slots["key"].gather(owner),
-        "kind": pl.Series([kind] * n, dtype=pl.String),
-        "code": pl.Series(code, dtype=pl.String),
-        "qty": qty.astype(np.int64),
-        "rate": rate,
-        "total": qty.astype(np.int64) * rate,
-        "blank_total": rng.random(n) < 0.04,
-        "category": pl.Series(category, dtype=pl.String),
-        "extra": pl.Series(extra, dtype=pl.String),
-    })
+    return pl.DataFrame(
+        {
+            "key": slots["key"].gather(owner),
+            "kind": pl.Series([kind] * n, dtype=pl.String),
+            "code": pl.Series(code, dtype=pl.String),
+            "qty": qty.astype(np.int64),
+            "rate": rate,
+            "total": qty.astype(np.int64) * rate,
+            "blank_total": rng.random(n) < 0.04,
+            "category": pl.Series(category, dtype=pl.String),
+            "extra": pl.Series(extra, dtype=pl.String),
+        }
+    )
 
 
 def charges(cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator) -> Charges:
     """Items, CHA and CHT of every slot (with C04, C05, B07, C06 and B04 faults applied)."""
     n = slots.height
     ip = (slots["claim_type"] == "IP").to_numpy()
-    n_items = np.where(ip, 8 + (rng.random(n) * 8).astype(np.int64),
-                       5 + pick_weighted(rng.random(n), [2, 4, 6, 6, 5, 4, 3, 2, 2, 1, 1]))
+    n_items = np.where(
+        ip,
+        8 + (rng.random(n) * 8).astype(np.int64),
+        5 + pick_weighted(rng.random(n), [2, 4, 6, 6, 5, 4, 3, 2, 2, 1, 1]),
+    )
     n_adp = np.clip(np.rint(n_items * (0.25 + rng.random(n) * 0.3)), 1, n_items - 1)
     n_adp = n_adp.astype(np.int64)
-    items = pl.concat([
-        _lines(cat, slots, "ADP", n_adp, rng),
-        _lines(cat, slots, "DRU", n_items - n_adp, rng),
-    ])
+    items = pl.concat(
+        [
+            _lines(cat, slots, "ADP", n_adp, rng),
+            _lines(cat, slots, "DRU", n_items - n_adp, rng),
+        ]
+    )
     room = _first_in(("11", "12"), cat.categories)
     per_day = 40_000 + (rng.random(n) * 80).astype(np.int64) * 1_000
-    stay = slots.select("key", nights=pl.col("los") + 1).with_columns(
-        amount=pl.Series(per_day) * pl.col("nights")).filter(pl.Series(ip))
+    stay = (
+        slots.select("key", nights=pl.col("los") + 1)
+        .with_columns(amount=pl.Series(per_day) * pl.col("nights"))
+        .filter(pl.Series(ip))
+    )
     cha = (
-        pl.concat([
-            items.select("key", "category", amount="total"),
-            stay.select("key", category=pl.lit(room), amount="amount"),
-        ])
-        .group_by("key", "category").agg(pl.col("amount").sum())
+        pl.concat(
+            [
+                items.select("key", "category", amount="total"),
+                stay.select("key", category=pl.lit(room), amount="amount"),
+            ]
+        )
+        .group_by("key", "category")
+        .agg(pl.col("amount").sum())
         .sort("key", "category")
     )
     c06 = slots.filter(pl.col("fault") == "C06")["key"].to_list()
     first = pl.col("key").is_first_distinct()
     cha = cha.with_columns(
-        category=pl.when(first & pl.col("key").is_in(c06)).then(pl.lit(cat.unknown["category"]))
-        .otherwise(pl.col("category")))
+        category=pl.when(first & pl.col("key").is_in(c06))
+        .then(pl.lit(cat.unknown["category"]))
+        .otherwise(pl.col("category"))
+    )
     totals = cha.group_by("key").agg(pl.col("amount").sum().alias("total"))
     shift = 100 * (1 + (rng.random(n) * 500).astype(np.int64))
     drop_row = rng.random(n) < 0.5
@@ -118,8 +138,10 @@ def charges(cat: Catalog, slots: pl.DataFrame, rng: np.random.Generator) -> Char
         .join(totals, on="key", how="left", maintain_order="left")
         .select(
             "key",
-            total=pl.when(pl.col("fault") == "B04").then(pl.col("total") + pl.col("shift"))
-            .otherwise(pl.col("total")).fill_null(0),
+            total=pl.when(pl.col("fault") == "B04")
+            .then(pl.col("total") + pl.col("shift"))
+            .otherwise(pl.col("total"))
+            .fill_null(0),
             present=~((pl.col("fault") == "B04") & pl.col("drop_row")).fill_null(False),
         )
     )

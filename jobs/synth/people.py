@@ -75,8 +75,9 @@ def check_digit(first: Ints, rest: Ints) -> Ints:
     return (11 - total % 11) % 10
 
 
-def _fund_shares(funds: tuple[str, ...], shares: dict[str, float], other: float) -> tuple[
-        list[str | None], list[float]]:
+def _fund_shares(
+    funds: tuple[str, ...], shares: dict[str, float], other: float
+) -> tuple[list[str | None], list[float]]:
     names: list[str | None] = []
     weights: list[float] = []
     for fund in funds:
@@ -130,7 +131,8 @@ def person_frame(pop: Population, person: Ints) -> pl.DataFrame:
     foreign_names.append(None)
     foreign_w.append(max(0.0, 1.0 - sum(foreign_w)))
     foreign_fund = pl.Series(foreign_names, dtype=pl.String).gather(
-        pick_weighted(_u(pop, 8, person), foreign_w))
+        pick_weighted(_u(pop, 8, person), foreign_w)
+    )
     owner = pop.owner(person)
     frame = pl.DataFrame(
         {
@@ -141,17 +143,20 @@ def person_frame(pop: Population, person: Ints) -> pl.DataFrame:
             "sex": sex,
             "dob": pl.Series(dob_day).cast(pl.Int32).cast(pl.Date),
             "thai": ~foreign,
-            "nation": np.where(foreign, np.array(_NATIONS)[(_u(pop, 9, person) * 3).astype(
-                np.int64)], "099"),
-            "fund": pl.select(pl.when(pl.Series(foreign)).then(foreign_fund)
-                              .otherwise(thai_fund)).to_series(),
+            "nation": np.where(
+                foreign, np.array(_NATIONS)[(_u(pop, 9, person) * 3).astype(np.int64)], "099"
+            ),
+            "fund": pl.select(
+                pl.when(pl.Series(foreign)).then(foreign_fund).otherwise(thai_fund)
+            ).to_series(),
             "home": pl.Series(np.array(pop.hcodes)[owner], dtype=pl.String),
             "name_u": _u(pop, 10, person),
         }
     )
     return frame.with_columns(
         hmain=pl.when(pl.col("fund").is_null() | pl.col("fund").is_in(list(_NO_HMAIN)))
-        .then(pl.lit("")).otherwise(pl.col("home")),
+        .then(pl.lit(""))
+        .otherwise(pl.col("home")),
     )
 
 
@@ -167,19 +172,25 @@ def registry_rows(pop: Population, chunk: int = 200_000) -> Iterator[pl.DataFram
         index = people["person"].to_numpy()
         since = anchor - (_u(pop, 11, index) * 4000).astype(np.int64)
         current = people.select(
-            person_id="pid", fund="fund", hmain="hmain",
+            person_id="pid",
+            fund="fund",
+            hmain="hmain",
             valid_from=pl.Series(since).cast(pl.Int32).cast(pl.Date),
             valid_to=pl.lit(None, pl.Date),
         )
         moved = _u(pop, 12, index) < 0.04
         earlier = pl.Series(list(pop.registry_funds), dtype=pl.String)
-        older = current.filter(pl.Series(moved)).with_columns(
-            fund=earlier.gather(
-                (_u(pop, 13, index[moved]) * len(earlier)).astype(np.int64)),
-            valid_to=pl.col("valid_from") - pl.duration(days=1),
-            valid_from=pl.col("valid_from") - pl.duration(days=1500),
-        ).with_columns(
-            hmain=pl.when(pl.col("fund").is_in(list(_NO_HMAIN))).then(pl.lit(""))
-            .otherwise(pl.col("hmain")),
+        older = (
+            current.filter(pl.Series(moved))
+            .with_columns(
+                fund=earlier.gather((_u(pop, 13, index[moved]) * len(earlier)).astype(np.int64)),
+                valid_to=pl.col("valid_from") - pl.duration(days=1),
+                valid_from=pl.col("valid_from") - pl.duration(days=1500),
+            )
+            .with_columns(
+                hmain=pl.when(pl.col("fund").is_in(list(_NO_HMAIN)))
+                .then(pl.lit(""))
+                .otherwise(pl.col("hmain")),
+            )
         )
         yield pl.concat([older, current]).sort("person_id")

@@ -63,8 +63,9 @@ def default_hospitals(claims: int, available: int) -> int:
     return max(1, min(available, claims, max(2, round(math.sqrt(claims) / 8))))
 
 
-def make_plan(cat: Catalog, *, claims: int, hospitals: int | None, seed: int,
-              error_rate: float) -> Plan:
+def make_plan(
+    cat: Catalog, *, claims: int, hospitals: int | None, seed: int, error_rate: float
+) -> Plan:
     rng = drop_rng(seed, 0)
     n_ref = cat.hospitals.height
     count = min(hospitals or default_hospitals(claims, n_ref), n_ref, claims)
@@ -100,16 +101,26 @@ def make_plan(cat: Catalog, *, claims: int, hospitals: int | None, seed: int,
             first = total_faults * done // claims
             done += size
             last = total_faults * done // claims
-            drops.append(DropPlan(
-                number=number, size=size, window=(lo, hi),
-                day=start + timedelta(days=hi - day_number(start)),
-                faults=Counter(codes[i % len(codes)] for i in range(first, last)),
-            ))
+            drops.append(
+                DropPlan(
+                    number=number,
+                    size=size,
+                    window=(lo, hi),
+                    day=start + timedelta(days=hi - day_number(start)),
+                    faults=Counter(codes[i % len(codes)] for i in range(first, last)),
+                )
+            )
             prev_hi = hi
-        plans.append(HospitalPlan(
-            index=index, hcode=cat.hospitals["hcode"][index], claims=n, drops=tuple(drops),
-            drop_faults=tuple(drop_faults[slot]), corrections=max(1, round(n * 0.002)),
-        ))
+        plans.append(
+            HospitalPlan(
+                index=index,
+                hcode=cat.hospitals["hcode"][index],
+                claims=n,
+                drops=tuple(drops),
+                drop_faults=tuple(drop_faults[slot]),
+                corrections=max(1, round(n * 0.002)),
+            )
+        )
     return Plan(
         hospitals=tuple(plans),
         population=_population(cat, seed, plans, claims),
@@ -124,10 +135,17 @@ def _population(cat: Catalog, seed: int, plans: list[HospitalPlan], claims: int)
     sizes = np.full(n_ref, max(64, math.ceil(0.3 * claims / n_ref)), dtype=np.int64)
     for hp in plans:
         largest = max(d.size for d in hp.drops)
-        sizes[hp.index] = max(64, math.ceil(hp.claims * _HOME_SHARE / _VISITS_PER_PERSON),
-                              math.ceil(largest * _HOME_SHARE * 1.2))
+        sizes[hp.index] = max(
+            64,
+            math.ceil(hp.claims * _HOME_SHARE / _VISITS_PER_PERSON),
+            math.ceil(largest * _HOME_SHARE * 1.2),
+        )
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     return Population(
-        seed=seed, as_of=cat.as_of, hcodes=tuple(cat.hospitals["hcode"]), starts=starts,
-        sizes=sizes, registry_funds=cat.registry_funds,
+        seed=seed,
+        as_of=cat.as_of,
+        hcodes=tuple(cat.hospitals["hcode"]),
+        starts=starts,
+        sizes=sizes,
+        registry_funds=cat.registry_funds,
     )

@@ -63,23 +63,48 @@ class Producer:
         when = day or self.cat.as_of
         return f"{hcode}_16F_{when:%Y%m%d}_{number:0{self.plan.name_width}d}"
 
-    def _tables(self, state: HospitalState, slots: pl.DataFrame, rng: np.random.Generator,
-                *, hcode: str | None = None, be: bool = False) -> Tables:
+    def _tables(
+        self,
+        state: HospitalState,
+        slots: pl.DataFrame,
+        rng: np.random.Generator,
+        *,
+        hcode: str | None = None,
+        be: bool = False,
+    ) -> Tables:
         slots, dx = diagnoses(self.cat, slots, rng)
         slots = stays(slots, rng)
         content = Content(slots, dx, procedures(slots, rng), charges(self.cat, slots, rng))
-        return build_tables(content, hcode or state.hcode, be=be, rng=rng,
-                            provinces=changwat_codes(self.cat.hospitals))
+        return build_tables(
+            content,
+            hcode or state.hcode,
+            be=be,
+            rng=rng,
+            provinces=changwat_codes(self.cat.hospitals),
+        )
 
-    def _write(self, folder: Path, name: str, tables: Tables, style: DropStyle,
-               drop: DropPlan | None = None, *, extra: bool = True) -> Path:
+    def _write(
+        self,
+        folder: Path,
+        name: str,
+        tables: Tables,
+        style: DropStyle,
+        drop: DropPlan | None = None,
+        *,
+        extra: bool = True,
+    ) -> Path:
         claims = tables["OPD"]["SEQ"].n_unique() + tables["IPD"]["AN"].n_unique()
         if extra:
             self.extra_claims += claims
         self.items += tables["ADP"].height + tables["DRU"].height
         self.drops[folder.name if folder.name != "corrections" else folder.parent.name] += 1
-        return write_drop(folder, name, encode_tables(tables, style), as_zip=style.as_zip,
-                          day=drop.day if drop else self.cat.as_of)
+        return write_drop(
+            folder,
+            name,
+            encode_tables(tables, style),
+            as_zip=style.as_zip,
+            day=drop.day if drop else self.cat.as_of,
+        )
 
     def _other_hcode(self, state: HospitalState) -> str:
         return str(self.cat.hospitals["hcode"][int(state.others[0])])
@@ -106,21 +131,30 @@ class Producer:
             self._broken(state, hp, code, number, first)
         self._corrections(state, hp, k03, number + 1)
 
-    def _regular(self, state: HospitalState, hp: HospitalPlan, drop: DropPlan,
-                 wanted: Counter[str], previous: _Previous | None) -> tuple[
-                     _Previous, Counter[str]]:
+    def _regular(
+        self,
+        state: HospitalState,
+        hp: HospitalPlan,
+        drop: DropPlan,
+        wanted: Counter[str],
+        previous: _Previous | None,
+    ) -> tuple[_Previous, Counter[str]]:
         rng = drop_rng(self.seed, 1, hp.index, drop.number)
         style = choose_style(rng, drop.day)
         slots = draw_slots(self.cat, self.plan.population, state, drop.size, drop.window, rng)
-        usable = (previous.clean.filter(~pl.col("hn").is_in(slots["hn"].to_list()))
-                  if previous else pl.DataFrame(schema={"key": pl.String, "hn": pl.String}))
+        usable = (
+            previous.clean.filter(~pl.col("hn").is_in(slots["hn"].to_list()))
+            if previous
+            else pl.DataFrame(schema={"key": pl.String, "hn": pl.String})
+        )
         slots, left = assign_faults(self.cat, slots, wanted, rng, usable.height)
         resent = int((slots["fault"] == "K01").sum())
         slots = assign_keys(slots.filter(pl.col("fault").fill_null("") != "K01"), state)
         if drop.number == 1:
             clean = slots.filter(pl.col("fault").is_null() & ~pl.col("k02_source"))
-            state.retained = [clean.sample(min(hp.corrections, clean.height),
-                                           seed=int(rng.integers(1 << 31)))]
+            state.retained = [
+                clean.sample(min(hp.corrections, clean.height), seed=int(rng.integers(1 << 31)))
+            ]
         tables = self._tables(state, slots, rng, be=style.be)
         tables = break_rows(tables, slots, rng, self._other_hcode(state))
         orphans = left.pop("S05", 0)
@@ -129,19 +163,27 @@ class Producer:
             tables = orphan_rows(tables, fresh_keys(state, orphans, year), rng)
         if resent and previous is not None:
             copies = usable.sample(resent, seed=int(rng.integers(1 << 31)))
-            tables = append_copies(tables, previous.tables, copies["key"].to_list(),
-                                   copies["hn"].to_list())
+            tables = append_copies(
+                tables, previous.tables, copies["key"].to_list(), copies["hn"].to_list()
+            )
         placed = slots["fault"].drop_nulls().value_counts()
         self.faults.update(dict(zip(placed["fault"], placed["count"], strict=True)))
         self.faults.update({"S05": orphans, "K01": resent})
         self.claims += slots.height + resent
-        path = self._write(self.inbox / hp.hcode, self._name(hp.hcode, drop.number, drop.day),
-                           tables, style, drop, extra=False)
+        path = self._write(
+            self.inbox / hp.hcode,
+            self._name(hp.hcode, drop.number, drop.day),
+            tables,
+            style,
+            drop,
+            extra=False,
+        )
         clean = slots.filter(pl.col("fault").is_null()).select("key", "hn")
         return _Previous(_strip(tables), clean, path), left
 
-    def _small(self, state: HospitalState, hp: HospitalPlan, rng: np.random.Generator,
-               n: int = _SMALL_DROP) -> pl.DataFrame:
+    def _small(
+        self, state: HospitalState, hp: HospitalPlan, rng: np.random.Generator, n: int = _SMALL_DROP
+    ) -> pl.DataFrame:
         window = hp.drops[-1].window
         slots = draw_slots(self.cat, self.plan.population, state, n, window, rng)
         slots, _ = assign_faults(self.cat, slots, Counter(), rng, 0)
@@ -149,17 +191,24 @@ class Producer:
 
     def _resend(self, hp: HospitalPlan, previous: _Previous, count: int, number: int) -> None:
         rng = drop_rng(self.seed, 2, hp.index, number)
-        copies = previous.clean.sample(min(count, previous.clean.height),
-                                       seed=int(rng.integers(1 << 31)))
+        copies = previous.clean.sample(
+            min(count, previous.clean.height), seed=int(rng.integers(1 << 31))
+        )
         empty = {t: pl.DataFrame(schema=dict.fromkeys(h, pl.String)) for t, h in HEADERS.items()}
-        tables = append_copies(empty, previous.tables, copies["key"].to_list(),
-                               copies["hn"].to_list())
-        self._write(self.inbox / hp.hcode, self._name(hp.hcode, number), tables,
-                    choose_style(rng, self.cat.as_of))
+        tables = append_copies(
+            empty, previous.tables, copies["key"].to_list(), copies["hn"].to_list()
+        )
+        self._write(
+            self.inbox / hp.hcode,
+            self._name(hp.hcode, number),
+            tables,
+            choose_style(rng, self.cat.as_of),
+        )
         self.faults["K01"] += copies.height
 
-    def _broken(self, state: HospitalState, hp: HospitalPlan, code: str, number: int,
-                first: Path | None) -> None:
+    def _broken(
+        self, state: HospitalState, hp: HospitalPlan, code: str, number: int, first: Path | None
+    ) -> None:
         """A whole drop refused with ``code`` (F01-F04, F08)."""
         folder = self.inbox / hp.hcode
         name = self._name(hp.hcode, number)
@@ -202,8 +251,7 @@ class Producer:
         self._write(self.inbox / hcode, self._name(hcode, number), tables, style)
         self.faults["F07"] += 1
 
-    def _corrections(self, state: HospitalState, hp: HospitalPlan, k03: int,
-                     number: int) -> None:
+    def _corrections(self, state: HospitalState, hp: HospitalPlan, k03: int, number: int) -> None:
         """Corrections of earlier claims, plus (K03) corrections of claims never sent."""
         rng = drop_rng(self.seed, 3, hp.index)
         parts = [*state.retained]
@@ -214,11 +262,13 @@ class Producer:
             return
         style = choose_style(rng, self.cat.as_of)
         tables = self._tables(state, slots, rng, be=style.be)
-        self._write(self.inbox / hp.hcode / "corrections", self._name(hp.hcode, number),
-                    tables, style)
+        self._write(
+            self.inbox / hp.hcode / "corrections", self._name(hp.hcode, number), tables, style
+        )
         self.faults["K03"] += k03
 
 
 def _strip(tables: Tables) -> Tables:
-    return {name: t.select(c for c in t.columns if not c.startswith("_"))
-            for name, t in tables.items()}
+    return {
+        name: t.select(c for c in t.columns if not c.startswith("_")) for name, t in tables.items()
+    }

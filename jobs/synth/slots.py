@@ -94,7 +94,11 @@ def _patients(pop: Population, state: HospitalState, n: int, rng: np.random.Gene
 
 
 def draw_slots(
-    cat: Catalog, pop: Population, state: HospitalState, n: int, window: tuple[int, int],
+    cat: Catalog,
+    pop: Population,
+    state: HospitalState,
+    n: int,
+    window: tuple[int, int],
     rng: np.random.Generator,
 ) -> pl.DataFrame:
     """``n`` claim slots served in the day-number window ``(lo, hi]`` (a few older ones)."""
@@ -102,8 +106,11 @@ def draw_slots(
     people = person_frame(pop, _patients(pop, state, n, rng))
     as_of = day_number(cat.as_of)
     older = rng.random(n) < _OLDER_SHARE
-    day = np.where(older, as_of - 61 - (rng.random(n) * 270).astype(np.int64),
-                   lo + 1 + (rng.random(n) * (hi - lo)).astype(np.int64))
+    day = np.where(
+        older,
+        as_of - 61 - (rng.random(n) * 270).astype(np.int64),
+        lo + 1 + (rng.random(n) * (hi - lo)).astype(np.int64),
+    )
     day = np.maximum(day, day_number(cat.first_day))
     slots = people.with_columns(
         slot=pl.int_range(n, dtype=pl.Int64),
@@ -121,14 +128,20 @@ def draw_slots(
     inpatient = ip_able & (rng.random(n) < _IP_SHARE)
     if n >= 20 and not inpatient.any() and ip_able.any():
         inpatient[int(np.flatnonzero(ip_able)[0])] = True
-    return _routing(cat, state, slots.with_columns(
-        claim_type=pl.Series(np.where(inpatient, "IP", "OP")),
-        age_key=age_key,
-    ), rng)
+    return _routing(
+        cat,
+        state,
+        slots.with_columns(
+            claim_type=pl.Series(np.where(inpatient, "IP", "OP")),
+            age_key=age_key,
+        ),
+        rng,
+    )
 
 
-def _routing(cat: Catalog, state: HospitalState, slots: pl.DataFrame,
-             rng: np.random.Generator) -> pl.DataFrame:
+def _routing(
+    cat: Catalog, state: HospitalState, slots: pl.DataFrame, rng: np.random.Generator
+) -> pl.DataFrame:
     """Emergencies, accidents, referrals and the claimed right."""
     n = slots.height
     ip = (slots["claim_type"] == "IP").to_numpy()
@@ -148,10 +161,14 @@ def _routing(cat: Catalog, state: HospitalState, slots: pl.DataFrame,
     refer_p = pl.when(bound).then(_REFERRED).when(away).then(0.3).otherwise(0.0)
     return slots.with_columns(
         refer=pl.when(pl.Series(u_refer) < refer_p).then(pl.col("hmain")).otherwise(pl.lit("")),
-        inscl=pl.col("fund").fill_null(pl.when(pl.col("thai")).then(pl.lit("UCS"))
-                                       .otherwise(pl.lit(""))),
-        clinic=pl.Series(np.array(["01", "02", "03", "04", "05", "06", "08", "10", "11", "99"])[
-            (rng.random(n) * 10).astype(np.int64)]),
+        inscl=pl.col("fund").fill_null(
+            pl.when(pl.col("thai")).then(pl.lit("UCS")).otherwise(pl.lit(""))
+        ),
+        clinic=pl.Series(
+            np.array(["01", "02", "03", "04", "05", "06", "08", "10", "11", "99"])[
+                (rng.random(n) * 10).astype(np.int64)
+            ]
+        ),
     ).with_columns(
         # Accepted for sure when clean: registered at this hospital (or with no main hospital).
         sure_pay=pl.col("fund").is_not_null() & ~pl.col("visitor"),
@@ -172,9 +189,11 @@ def assign_keys(slots: pl.DataFrame, state: HospitalState) -> pl.DataFrame:
     number = pl.Series(counter).cast(pl.String)
     return slots.with_columns(
         seq=pl.when(pl.col("claim_type") == "OP")
-        .then(pl.concat_str(year, number.str.zfill(8))).otherwise(pl.lit("")),
+        .then(pl.concat_str(year, number.str.zfill(8)))
+        .otherwise(pl.lit("")),
         an=pl.when(pl.col("claim_type") == "IP")
-        .then(pl.concat_str(year, number.str.zfill(7))).otherwise(pl.lit("")),
+        .then(pl.concat_str(year, number.str.zfill(7)))
+        .otherwise(pl.lit("")),
     ).with_columns(key=pl.concat_str(pl.col("seq"), pl.col("an")))
 
 

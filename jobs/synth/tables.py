@@ -18,9 +18,9 @@ HEADERS: dict[str, tuple[str, ...]] = {
     name: tuple(header.split("|"))
     for name, header in {
         "INS": "HN|INSCL|SUBTYPE|CID|HCODE|DATEEXP|HOSPMAIN|HOSPSUB|GOVCODE|GOVNAME|PERMITNO|"
-               "DOCNO|OWNRPID|OWNNAME|AN|SEQ|SUBINSCL|RELINSCL|HTYPE",
+        "DOCNO|OWNRPID|OWNNAME|AN|SEQ|SUBINSCL|RELINSCL|HTYPE",
         "PAT": "HCODE|HN|CHANGWAT|AMPHUR|DOB|SEX|MARRIAGE|OCCUPA|NATION|PERSON_ID|NAMEPAT|TITLE|"
-               "FNAME|LNAME|IDTYPE",
+        "FNAME|LNAME|IDTYPE",
         "OPD": "HN|CLINIC|DATEOPD|TIMEOPD|SEQ|UUC|DETAIL|BTEMP|SBP|DBP|PR|RR|OPTYPE|TYPEIN|TYPEOUT",
         "ORF": "HN|DATEOPD|CLINIC|REFER|REFERTYPE|SEQ|REFERDATE",
         "ODX": "HN|DATEDX|CLINIC|DIAG|DXTYPE|DRDX|PERSON_ID|SEQ",
@@ -32,28 +32,38 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "CHT": "HN|AN|DATE|TOTAL|PAID|PTTYPE|PERSON_ID|SEQ|OPD_MEMO|INVOICE_NO|INVOICE_LT",
         "CHA": "HN|AN|DATE|CHRGITEM|AMOUNT|PERSON_ID|SEQ",
         "AER": "HN|AN|DATEOPD|AUTHAE|AEDATE|AETIME|AETYPE|REFER_NO|REFMAINI|IREFTYPE|REFMAINO|"
-               "OREFTYPE|UCAE|EMTYPE|SEQ|AESTATUS|DALERT|TALERT",
+        "OREFTYPE|UCAE|EMTYPE|SEQ|AESTATUS|DALERT|TALERT",
         "ADP": "HN|AN|DATEOPD|TYPE|CODE|QTY|RATE|SEQ|CAGCODE|DOSE|CA_TYPE|SERIALNO|TOTCOPAY|"
-               "USE_STATUS|TOTAL|QTYDAY|TMLTCODE|STATUS1|BI|CLINIC|ITEMSRC|PROVIDER|GRAVIDA|"
-               "GA_WEEK|DCIP/E_SCREEN|LMP|SP_ITEM",
+        "USE_STATUS|TOTAL|QTYDAY|TMLTCODE|STATUS1|BI|CLINIC|ITEMSRC|PROVIDER|GRAVIDA|"
+        "GA_WEEK|DCIP/E_SCREEN|LMP|SP_ITEM",
         "LVD": "SEQLVD|AN|DATEOUT|TIMEOUT|DATEIN|TIMEIN|QTYDAY",
         "DRU": "HCODE|HN|AN|CLINIC|PERSON_ID|DATE_SERV|DID|DIDNAME|AMOUNT|DRUGPRIC|DRUGCOST|"
-               "DIDSTD|UNIT|UNIT_PACK|SEQ|DRUGREMARK|PA_NO|TOTCOPAY|USE_STATUS|TOTAL|SIGCODE|"
-               "SIGTEXT|PROVIDER|SP_ITEM",
+        "DIDSTD|UNIT|UNIT_PACK|SEQ|DRUGREMARK|PA_NO|TOTCOPAY|USE_STATUS|TOTAL|SIGCODE|"
+        "SIGTEXT|PROVIDER|SP_ITEM",
     }.items()
 }
 TABLE_ORDER = tuple(HEADERS)
 
-_DRUGS = (("Paracetamol 500 mg tab", "TAB"), ("Amoxicillin 500 mg cap", "CAP"),
-          ("Omeprazole 20 mg cap", "CAP"), ("Metformin 500 mg tab", "TAB"),
-          ("Amlodipine 5 mg tab", "TAB"), ("Simvastatin 20 mg tab", "TAB"),
-          ("ORS sachet", "SAC"), ("Chlorpheniramine 4 mg tab", "TAB"),
-          ("Ceftriaxone inj 1 g", "VIAL"), ("Normal saline 1000 ml", "BAG"),
-          ("Ibuprofen 400 mg tab", "TAB"), ("Salbutamol inhaler", "BOT"))
-_SIGS = (("S1", "รับประทานครั้งละ 1 เม็ด วันละ 3 ครั้ง หลังอาหาร"),
-         ("S2", "รับประทานครั้งละ 1 เม็ด วันละ 2 ครั้ง เช้า-เย็น"),
-         ("S3", "รับประทานครั้งละ 1 เม็ด ก่อนนอน"),
-         ("S4", "ใช้ตามแพทย์สั่ง"))
+_DRUGS = (
+    ("Paracetamol 500 mg tab", "TAB"),
+    ("Amoxicillin 500 mg cap", "CAP"),
+    ("Omeprazole 20 mg cap", "CAP"),
+    ("Metformin 500 mg tab", "TAB"),
+    ("Amlodipine 5 mg tab", "TAB"),
+    ("Simvastatin 20 mg tab", "TAB"),
+    ("ORS sachet", "SAC"),
+    ("Chlorpheniramine 4 mg tab", "TAB"),
+    ("Ceftriaxone inj 1 g", "VIAL"),
+    ("Normal saline 1000 ml", "BAG"),
+    ("Ibuprofen 400 mg tab", "TAB"),
+    ("Salbutamol inhaler", "BOT"),
+)
+_SIGS = (
+    ("S1", "รับประทานครั้งละ 1 เม็ด วันละ 3 ครั้ง หลังอาหาร"),
+    ("S2", "รับประทานครั้งละ 1 เม็ด วันละ 2 ครั้ง เช้า-เย็น"),
+    ("S3", "รับประทานครั้งละ 1 เม็ด ก่อนนอน"),
+    ("S4", "ใช้ตามแพทย์สั่ง"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +95,9 @@ def _date(col: str, be: bool) -> pl.Expr:
 def _time(col: str | pl.Expr) -> pl.Expr:
     minutes = pl.col(col) if isinstance(col, str) else col
     minutes = minutes.clip(0, 1439)
-    return pl.concat_str((minutes // 60).cast(pl.String).str.zfill(2),
-                         (minutes % 60).cast(pl.String).str.zfill(2))
+    return pl.concat_str(
+        (minutes // 60).cast(pl.String).str.zfill(2), (minutes % 60).cast(pl.String).str.zfill(2)
+    )
 
 
 def _pick(values: tuple[str, ...], index: pl.Expr) -> pl.Expr:
@@ -101,91 +112,205 @@ def _shape(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     )
 
 
-def build_tables(content: Content, hcode: str, *, be: bool, rng: np.random.Generator,
-                 provinces: Mapping[str, str]) -> dict[str, pl.DataFrame]:
+def build_tables(
+    content: Content,
+    hcode: str,
+    *,
+    be: bool,
+    rng: np.random.Generator,
+    provinces: Mapping[str, str],
+) -> dict[str, pl.DataFrame]:
     """The 16 tables of one drop (keys ``INS`` ... ``DRU``)."""
     licence = pl.lit("ว" + hcode[-3:] + "45")  # the physician's licence number
     s = content.slots.with_columns(
-        DATE=_date("service", be), ADMIT=_date("admit", be), HCODE=pl.lit(hcode))
+        DATE=_date("service", be), ADMIT=_date("admit", be), HCODE=pl.lit(hcode)
+    )
     n = s.height
     base = s.select(
-        "key", HN="hn", PERSON_ID="pid", SEQ="seq", AN="an", DATE="DATE", CLINIC="clinic",
-        claim_type="claim_type", ADMIT="ADMIT")
+        "key",
+        HN="hn",
+        PERSON_ID="pid",
+        SEQ="seq",
+        AN="an",
+        DATE="DATE",
+        CLINIC="clinic",
+        claim_type="claim_type",
+        ADMIT="ADMIT",
+    )
     op = s.filter(pl.col("claim_type") == "OP")
     ip = s.filter(pl.col("claim_type") == "IP")
-    vitals = pl.DataFrame({
-        "BTEMP": (360 + rng.integers(0, 25, n)) / 10, "SBP": rng.integers(100, 161, n),
-        "DBP": rng.integers(60, 101, n), "PR": rng.integers(60, 111, n),
-        "RR": rng.integers(16, 25, n)}).cast(pl.String).filter(
-            s["claim_type"] == "OP")
+    vitals = (
+        pl.DataFrame(
+            {
+                "BTEMP": (360 + rng.integers(0, 25, n)) / 10,
+                "SBP": rng.integers(100, 161, n),
+                "DBP": rng.integers(60, 101, n),
+                "PR": rng.integers(60, 111, n),
+                "RR": rng.integers(16, 25, n),
+            }
+        )
+        .cast(pl.String)
+        .filter(s["claim_type"] == "OP")
+    )
     t: dict[str, pl.DataFrame] = {}
     t["INS"] = s.select(
-        HN="hn", INSCL="inscl", CID="pid", HCODE="HCODE", HOSPMAIN="hmain", HOSPSUB="hmain",
-        PERMITNO=pl.concat_str(pl.lit("PP"), pl.col("key").str.zfill(10)), AN="an", SEQ="seq",
-        HTYPE=pl.when(pl.col("claim_type") == "IP").then(pl.lit("2")).otherwise(pl.lit("1")))
+        HN="hn",
+        INSCL="inscl",
+        CID="pid",
+        HCODE="HCODE",
+        HOSPMAIN="hmain",
+        HOSPSUB="hmain",
+        PERMITNO=pl.concat_str(pl.lit("PP"), pl.col("key").str.zfill(10)),
+        AN="an",
+        SEQ="seq",
+        HTYPE=pl.when(pl.col("claim_type") == "IP").then(pl.lit("2")).otherwise(pl.lit("1")),
+    )
     people = s.unique("hn", keep="first", maintain_order=True)
     t["PAT"] = person_names(people, provinces).select(
-        "HCODE", "CHANGWAT", "AMPHUR", "NAMEPAT", "TITLE", "FNAME", "LNAME", "IDTYPE",
-        "MARRIAGE", HN="hn", DOB=_date("dob", be), SEX=pl.col("sex").cast(pl.String),
-        OCCUPA=pl.lit("000"), NATION="nation", PERSON_ID="pid")
-    t["OPD"] = pl.concat([op.select(
-        HN="hn", CLINIC="clinic", DATEOPD="DATE", TIMEOPD=_time("time_in"), SEQ="seq",
-        UUC=pl.lit("1"), OPTYPE=pl.lit("0"),
-        TYPEIN=pl.when(pl.col("emergency")).then(pl.lit("4")).otherwise(pl.lit("1")),
-        TYPEOUT=pl.lit("1")), vitals], how="horizontal")
+        "HCODE",
+        "CHANGWAT",
+        "AMPHUR",
+        "NAMEPAT",
+        "TITLE",
+        "FNAME",
+        "LNAME",
+        "IDTYPE",
+        "MARRIAGE",
+        HN="hn",
+        DOB=_date("dob", be),
+        SEX=pl.col("sex").cast(pl.String),
+        OCCUPA=pl.lit("000"),
+        NATION="nation",
+        PERSON_ID="pid",
+    )
+    t["OPD"] = pl.concat(
+        [
+            op.select(
+                HN="hn",
+                CLINIC="clinic",
+                DATEOPD="DATE",
+                TIMEOPD=_time("time_in"),
+                SEQ="seq",
+                UUC=pl.lit("1"),
+                OPTYPE=pl.lit("0"),
+                TYPEIN=pl.when(pl.col("emergency")).then(pl.lit("4")).otherwise(pl.lit("1")),
+                TYPEOUT=pl.lit("1"),
+            ),
+            vitals,
+        ],
+        how="horizontal",
+    )
     t["ORF"] = op.filter(pl.col("refer") != "").select(
-        HN="hn", DATEOPD="DATE", CLINIC="clinic", REFER="refer", REFERTYPE=pl.lit("1"),
-        SEQ="seq", REFERDATE="DATE")
+        HN="hn",
+        DATEOPD="DATE",
+        CLINIC="clinic",
+        REFER="refer",
+        REFERTYPE=pl.lit("1"),
+        SEQ="seq",
+        REFERDATE="DATE",
+    )
     dx = content.dx.join(base, on="key", how="left", maintain_order="left")
     t["ODX"] = dx.filter(pl.col("claim_type") == "OP").with_columns(
-        DRDX=licence, DATEDX="DATE", DIAG="diag", DXTYPE="dxtype")
+        DRDX=licence, DATEDX="DATE", DIAG="diag", DXTYPE="dxtype"
+    )
     t["IDX"] = dx.filter(pl.col("claim_type") == "IP").with_columns(
-        DRDX=licence, DIAG="diag", DXTYPE="dxtype")
+        DRDX=licence, DIAG="diag", DXTYPE="dxtype"
+    )
     proc = content.proc.join(base, on="key", how="left", maintain_order="left")
     t["OOP"] = proc.filter(pl.col("claim_type") == "OP").with_columns(
-        DATEOPD="DATE", OPER="oper", DROPID=licence,
-        SERVPRICE=pl.lit("0.00"))
+        DATEOPD="DATE", OPER="oper", DROPID=licence, SERVPRICE=pl.lit("0.00")
+    )
     t["IOP"] = proc.filter(pl.col("claim_type") == "IP").with_columns(
-        OPER="oper", OPTYPE=pl.lit("1"), DROPID=licence,
-        DATEIN="ADMIT", TIMEIN=pl.lit("1000"), DATEOUT="ADMIT", TIMEOUT=pl.lit("1130"))
+        OPER="oper",
+        OPTYPE=pl.lit("1"),
+        DROPID=licence,
+        DATEIN="ADMIT",
+        TIMEIN=pl.lit("1000"),
+        DATEOUT="ADMIT",
+        TIMEOUT=pl.lit("1130"),
+    )
     t["IPD"] = ip.select(
-        HN="hn", AN="an", DATEADM="ADMIT", TIMEADM=_time("time_in"), DATEDSC="DATE",
-        TIMEDSC=_time("time_out"), DISCHS="dischs", DISCHT=pl.lit("1"), WARDDSC=pl.lit("03"),
-        DEPT=pl.lit("01"), ADM_W=pl.lit("0.000"), UUC=pl.lit("1"), SVCTYPE=pl.lit("I"))
+        HN="hn",
+        AN="an",
+        DATEADM="ADMIT",
+        TIMEADM=_time("time_in"),
+        DATEDSC="DATE",
+        TIMEDSC=_time("time_out"),
+        DISCHS="dischs",
+        DISCHT=pl.lit("1"),
+        WARDDSC=pl.lit("03"),
+        DEPT=pl.lit("01"),
+        ADM_W=pl.lit("0.000"),
+        UUC=pl.lit("1"),
+        SVCTYPE=pl.lit("I"),
+    )
     t["IRF"] = ip.filter(pl.col("refer") != "").select(
-        AN="an", REFER="refer", REFERTYPE=pl.lit("1"))
+        AN="an", REFER="refer", REFERTYPE=pl.lit("1")
+    )
     cht = content.charges.cht.filter("present").join(base, on="key", maintain_order="left")
     t["CHT"] = cht.with_columns(
-        TOTAL=format_baht(pl.col("total")), PAID=pl.lit("0.00"), PTTYPE=pl.lit("A1"),
-        INVOICE_NO=pl.concat_str(pl.lit("INV"), pl.col("key")))
+        TOTAL=format_baht(pl.col("total")),
+        PAID=pl.lit("0.00"),
+        PTTYPE=pl.lit("A1"),
+        INVOICE_NO=pl.concat_str(pl.lit("INV"), pl.col("key")),
+    )
     t["CHA"] = content.charges.cha.join(base, on="key", maintain_order="left").with_columns(
-        CHRGITEM="category", AMOUNT=format_baht(pl.col("amount")))
+        CHRGITEM="category", AMOUNT=format_baht(pl.col("amount"))
+    )
     t["AER"] = s.filter(pl.col("ucae") != "").select(
-        HN="hn", AN="an", DATEOPD=pl.when(pl.col("claim_type") == "IP").then("ADMIT")
-        .otherwise("DATE"), AEDATE=pl.when(pl.col("claim_type") == "IP").then("ADMIT")
-        .otherwise("DATE"), AETIME=_time("time_in"), AETYPE="aetype", UCAE="ucae",
-        EMTYPE=pl.lit("1"), SEQ="seq")
+        HN="hn",
+        AN="an",
+        DATEOPD=pl.when(pl.col("claim_type") == "IP").then("ADMIT").otherwise("DATE"),
+        AEDATE=pl.when(pl.col("claim_type") == "IP").then("ADMIT").otherwise("DATE"),
+        AETIME=_time("time_in"),
+        AETYPE="aetype",
+        UCAE="ucae",
+        EMTYPE=pl.lit("1"),
+        SEQ="seq",
+    )
     items = content.charges.items.join(base, on="key", maintain_order="left").with_columns(
-        RATE=format_baht(pl.col("rate")), QTY=pl.col("qty").cast(pl.String),
-        TOTAL=pl.when(pl.col("blank_total")).then(pl.lit("")).otherwise(
-            format_baht(pl.col("total"))), TOTCOPAY=pl.lit("0.00"))
+        RATE=format_baht(pl.col("rate")),
+        QTY=pl.col("qty").cast(pl.String),
+        TOTAL=pl.when(pl.col("blank_total"))
+        .then(pl.lit(""))
+        .otherwise(format_baht(pl.col("total"))),
+        TOTCOPAY=pl.lit("0.00"),
+    )
     t["ADP"] = items.filter(pl.col("kind") == "ADP").with_columns(
-        DATEOPD="DATE", TYPE="extra", CODE="code", USE_STATUS=pl.lit("1"), QTYDAY=pl.lit("0"),
-        ITEMSRC=pl.lit("1"))
+        DATEOPD="DATE",
+        TYPE="extra",
+        CODE="code",
+        USE_STATUS=pl.lit("1"),
+        QTYDAY=pl.lit("0"),
+        ITEMSRC=pl.lit("1"),
+    )
     drug = pl.col("code").str.slice(-3).cast(pl.Int64, strict=False).fill_null(0)
     t["DRU"] = items.filter(pl.col("kind") == "DRU").with_columns(
-        HCODE=pl.lit(hcode), DATE_SERV="DATE",
+        HCODE=pl.lit(hcode),
+        DATE_SERV="DATE",
         DID=pl.concat_str(pl.lit("D"), pl.col("code").str.slice(-4)),
-        DIDNAME=_pick(tuple(d for d, _ in _DRUGS), drug), UNIT=_pick(tuple(u for _, u in _DRUGS),
-                                                                    drug),
-        AMOUNT="QTY", DRUGPRIC="RATE", DRUGCOST=format_baht(pl.col("rate") * 6 // 10),
-        DIDSTD="code", USE_STATUS="extra",
-        SIGCODE=_pick(tuple(c for c, _ in _SIGS), drug), SIGTEXT=_pick(tuple(x for _, x in _SIGS),
-                                                                       drug))
-    leave = ip.filter(pl.col("leave") > 0).with_columns(
-        out_day=pl.col("admit") + pl.duration(days=1)).with_columns(
-        in_day=pl.col("out_day") + pl.duration(days=pl.col("leave")))
+        DIDNAME=_pick(tuple(d for d, _ in _DRUGS), drug),
+        UNIT=_pick(tuple(u for _, u in _DRUGS), drug),
+        AMOUNT="QTY",
+        DRUGPRIC="RATE",
+        DRUGCOST=format_baht(pl.col("rate") * 6 // 10),
+        DIDSTD="code",
+        USE_STATUS="extra",
+        SIGCODE=_pick(tuple(c for c, _ in _SIGS), drug),
+        SIGTEXT=_pick(tuple(x for _, x in _SIGS), drug),
+    )
+    leave = (
+        ip.filter(pl.col("leave") > 0)
+        .with_columns(out_day=pl.col("admit") + pl.duration(days=1))
+        .with_columns(in_day=pl.col("out_day") + pl.duration(days=pl.col("leave")))
+    )
     t["LVD"] = leave.select(
-        SEQLVD=pl.lit("1"), AN="an", DATEOUT=_date("out_day", be), TIMEOUT=pl.lit("0900"),
-        DATEIN=_date("in_day", be), TIMEIN=pl.lit("1700"), QTYDAY=pl.col("leave").cast(pl.String))
+        SEQLVD=pl.lit("1"),
+        AN="an",
+        DATEOUT=_date("out_day", be),
+        TIMEOUT=pl.lit("0900"),
+        DATEIN=_date("in_day", be),
+        TIMEIN=pl.lit("1700"),
+        QTYDAY=pl.col("leave").cast(pl.String),
+    )
     return {name: _shape(t[name], name) for name in TABLE_ORDER}

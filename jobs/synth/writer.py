@@ -50,8 +50,11 @@ def choose_style(rng: np.random.Generator, day: date) -> DropStyle:
         as_zip=bool(u[0] < 0.5),
         suffix=f"{(day.year + 543) % 100:02d}{day.month:02d}" if u[1] < 0.5 else "",
         lower=bool(u[2] < 0.05),
-        encoding=str(np.array(["utf-8", "utf-8-sig", "cp874"])[
-            np.searchsorted([0.45, 0.70], u[3], side="right")]),
+        encoding=str(
+            np.array(["utf-8", "utf-8-sig", "cp874"])[
+                np.searchsorted([0.45, 0.70], u[3], side="right")
+            ]
+        ),
         eol="\r\n" if u[4] < 0.6 else "\n",
         shuffle=bool(u[5] < 0.2),
         quoted=frozenset(tables[rng.random(len(tables)) < 0.5]) if u[6] < 0.15 else frozenset(),
@@ -70,8 +73,9 @@ def file_name(table: str, style: DropStyle) -> str:
 def _render(table: str, frame: pl.DataFrame, style: DropStyle, position: int) -> str:
     columns = [c for c in frame.columns if not c.startswith("_")]
     if style.shuffle:
-        columns = [str(c) for c in np.random.default_rng(
-            [style.order_seed, position]).permutation(columns)]
+        columns = [
+            str(c) for c in np.random.default_rng([style.order_seed, position]).permutation(columns)
+        ]
     fields = [pl.col(c) for c in columns]
     if table in style.quoted:
         fields = [pl.concat_str(pl.lit('"'), f, pl.lit('"')) for f in fields]
@@ -99,8 +103,9 @@ def encode_tables(tables: dict[str, pl.DataFrame], style: DropStyle) -> dict[str
     return files
 
 
-def write_drop(folder: Path, name: str, files: dict[str, bytes], *, as_zip: bool,
-               day: date) -> Path:
+def write_drop(
+    folder: Path, name: str, files: dict[str, bytes], *, as_zip: bool, day: date
+) -> Path:
     """Write the files as the folder ``folder/name`` or the archive ``folder/name.zip``."""
     folder.mkdir(parents=True, exist_ok=True)
     if not as_zip:
