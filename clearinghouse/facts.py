@@ -108,14 +108,67 @@ def claim_facts(linked: Linked) -> pl.DataFrame:
         .join(cht, on=CLAIM_ID, how="left")
         .join(cha, on=CLAIM_ID, how="left")
         .join(principal, on=CLAIM_ID, how="left")
+        .join(_care_facts(linked), on=CLAIM_ID, how="left")
         .with_columns(
             pl.col("person_id").fill_null(""),
             pl.col("cht_rows").fill_null(0),
             pl.col("cha_total").fill_null(0),
             pl.col("cha_ok").fill_null(True),
             pl.col("principal_count").fill_null(0),
+            pl.col("emergency").fill_null(False),
+            pl.col("aetype").fill_null(""),
+            pl.col("refers").fill_null(pl.lit([], pl.List(pl.String))),
+            pl.col("leave_days").fill_null(0),
+            pl.col("procedural").fill_null(False),
             charged=pl.when(pl.col("cht_ok")).then(pl.col("cht_total")).otherwise(0).fill_null(0),
         )
+    )
+
+
+def _care_facts(linked: Linked) -> pl.DataFrame:
+    """Per claim: emergency and accident type (AER), referrals (ORF/IRF), leave days (LVD),
+    and whether it has a procedure row (OOP/IOP)."""
+    aer = linked.details["AER"].with_columns(
+        ucae=pl.col("UCAE").str.strip_chars().str.to_uppercase(),
+        aetype=pl.col("AETYPE").str.strip_chars().str.to_uppercase(),
+    )
+    accidents = (
+        aer.sort("line")
+        .group_by(CLAIM_ID)
+        .agg(
+            emergency=(pl.col("ucae").is_in(["E", "A"]) | pl.col("aetype").is_in(["V", "W"])).any(),
+            # Compensation needs one accident type: road traffic first, then work injury.
+            aetype=pl.when(pl.col("aetype").is_in(["V"]).any())
+            .then(pl.lit("V"))
+            .when(pl.col("aetype").is_in(["W"]).any())
+            .then(pl.lit("W"))
+            .otherwise(pl.col("aetype").filter(pl.col("aetype") != "").first().fill_null("")),
+        )
+    )
+    refers = (
+        pl.concat([linked.details["ORF"], linked.details["IRF"]], how="diagonal")
+        .with_columns(refer=pl.col("REFER").str.strip_chars())
+        .filter(pl.col("refer") != "")
+        .group_by(CLAIM_ID)
+        .agg(refers=pl.col("refer").unique().sort())
+    )
+    leave = (
+        linked.details["LVD"]
+        .group_by(CLAIM_ID)
+        .agg(leave_days=parse_quantity(pl.col("QTYDAY")).sum())
+    )
+    procedures = (
+        pl.concat([linked.details["OOP"], linked.details["IOP"]], how="diagonal")
+        .select(CLAIM_ID)
+        .unique()
+        .with_columns(procedural=pl.lit(True))
+    )
+    return (
+        linked.claims.select(CLAIM_ID)
+        .join(accidents, on=CLAIM_ID, how="left")
+        .join(refers, on=CLAIM_ID, how="left")
+        .join(leave, on=CLAIM_ID, how="left")
+        .join(procedures, on=CLAIM_ID, how="left")
     )
 
 

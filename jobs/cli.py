@@ -205,6 +205,31 @@ def demo(ctx: click.Context, claims: int, workdir: Path, db_after: str | None) -
     run_demo(workdir, claims=claims, settings=settings)
 
 
+@cli.group()
+def export() -> None:
+    """Exports of adjudication results."""
+
+
+@export.command("claims")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The period (month).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The file to write: .csv or .parquet.",
+)
+@_db_option
+@click.pass_context
+@_handled
+def export_claims_command(ctx: click.Context, period: str, out: Path, db_after: str | None) -> None:
+    """One row per claim version of the period, sorted by hospital, type, key and version."""
+    from jobs.export import export_claims
+
+    rows = export_claims(_settings(ctx, db_after), period, out)
+    click.echo(f"{rows} claim versions of {period} written to {out}")
+
+
 def main() -> None:
     """Console entry point."""
     cli(obj={})

@@ -28,6 +28,7 @@ __all__ = [
     "BaseRate",
     "ChargeCategory",
     "ClaimCode",
+    "ClaimPayer",
     "ClaimVersion",
     "Drg",
     "DrgGrouping",
@@ -257,6 +258,25 @@ class ClaimVersion(Base):
     charged: Mapped[int] = mapped_column(BigInteger)
     allowed: Mapped[int] = mapped_column(BigInteger)
     reference_version_id: Mapped[int] = mapped_column(Integer)
+    # The outcome (migration 0002): how the amount was reached and who pays.
+    drg: Mapped[str | None] = mapped_column(Text)
+    adjrw_e4: Mapped[int | None] = mapped_column(BigInteger)
+    coverage_fund: Mapped[str | None] = mapped_column(Text)
+    hmain: Mapped[str | None] = mapped_column(Text)
+    refer_charge_to: Mapped[str | None] = mapped_column(Text)
+    refer_charge: Mapped[int | None] = mapped_column(BigInteger)
+    derivation: Mapped[str | None] = mapped_column(Text)  # JSON, read by `explain`
+
+
+class ClaimPayer(Base):
+    """A fund's share of an accepted claim version (the CLAIM obligations come from these)."""
+
+    __tablename__ = "claim_payer"
+    __table_args__ = (UniqueConstraint("claim_version_id", "fund"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    claim_version_id: Mapped[int] = mapped_column(ForeignKey("claim_version.id"))
+    fund: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
 
 
 class Item(Base):
