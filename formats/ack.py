@@ -7,13 +7,14 @@ file. CSV: UTF-8 without BOM, ``\\n`` line ends, minimal quoting.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from formats.csv import csv_bytes
 
 __all__ = ["ACK_COLUMNS", "ack_stem", "refusal_rows", "write_ack"]
 
@@ -65,10 +66,8 @@ def write_ack(
     """Write the CSV (``hcode`` prepended to ``rows``) and its JSON twin; returns the CSV path."""
     ack_dir.mkdir(parents=True, exist_ok=True)
     frame = rows.with_columns(hcode=pl.lit(hcode or "", pl.String)).select(ACK_COLUMNS)
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, line_terminator="\n", quote_style="necessary")
     csv_path = ack_dir / f"{stem}.csv"
-    _atomic_write(csv_path, buffer.getvalue())
+    _atomic_write(csv_path, csv_bytes(frame))
     twin = json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
     _atomic_write(ack_dir / f"{stem}.json", twin.encode("utf-8"))
     return csv_path

@@ -20,6 +20,7 @@ from clearinghouse.money import format_baht, format_scaled
 from clearinghouse.persistence.bulk import read_frame
 from clearinghouse.persistence.db import make_engine, require_schema
 from clearinghouse.settings import Settings
+from formats.csv import csv_bytes
 
 __all__ = ["EXPORT_COLUMNS", "claims_export", "export_claims"]
 
@@ -110,11 +111,7 @@ def _csv(frame: pl.DataFrame) -> bytes:
         payers="payers", refer_charge_to="refer_charge_to",
         refer_charge=format_baht(pl.col("refer_charge")),
     )  # fmt: skip
-    buffer = io.BytesIO()
-    text_frame.select(EXPORT_COLUMNS).write_csv(
-        buffer, line_terminator="\n", quote_style="necessary", null_value=""
-    )
-    return buffer.getvalue()
+    return csv_bytes(text_frame.select(EXPORT_COLUMNS))
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:

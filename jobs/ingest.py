@@ -34,16 +34,18 @@ from clearinghouse.persistence.claims_store import (
     store_claims,
 )
 from clearinghouse.persistence.db import locked_transaction, next_id
-from clearinghouse.persistence.reference_store import load_reference
+from clearinghouse.persistence.reference_store import load_reference, registry_for
 from clearinghouse.rules.keys import key_codes, near_duplicates, versions
 from clearinghouse.settings import Settings
 from formats.ack import ack_stem, refusal_rows, write_ack
 from formats.drop import DropSource, discover, drop_hash, drop_size
 from formats.sixteen import RawDrop, read_sixteen
+from jobs.adjudicate import ADJUDICATION_TABLES, adjudicate
 
 __all__ = ["DropResult", "IngestRequest", "ingest", "plan"]
 
-JUDGING_TABLES = ("hospitals", "icd10", "charge_categories", "fee_schedule", "drugs")
+#: Reference frames loaded once per run; the registry is looked up per drop by person id.
+JUDGING_TABLES = tuple({"icd10", "charge_categories", *ADJUDICATION_TABLES} - {"registry"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,10 +208,11 @@ def _record(
     claims: pl.DataFrame | None = None,
 ) -> DropRecord:
     counts = {"A": 0, "D": 0, "C": 0}
-    charged = 0
+    charged = allowed = 0
     if claims is not None:
         counts.update(dict(claims.group_by("status").len().iter_rows()))
         charged = int(claims["charged"].sum())
+        allowed = int(claims.filter(pl.col("status").is_in(["A", "D"]))["allowed"].sum())
     return DropRecord(
         id=drop_id,
         sha256=sha256,
@@ -227,7 +230,7 @@ def _record(
         denied=counts["D"],
         rejected=counts["C"],
         charged=charged,
-        allowed=0,
+        allowed=allowed,
         reference_version_id=reference_version,
         corrections=source.corrections or request.corrections,
     )
@@ -264,6 +267,7 @@ def _claim_rows(
     corrections: bool,
     reference_version: int,
 ) -> pl.DataFrame:
+    accepted = pl.col("status") == "A"
     replaces = (
         pl.when(pl.lit(corrections) & (pl.col("status") != "C"))
         .then(pl.col("replaceable"))
@@ -288,8 +292,16 @@ def _claim_rows(
         admitted_at="admitted_at",
         discharged_at="discharged_at",
         charged="charged",
-        allowed=pl.lit(0, pl.Int64),
+        allowed="allowed",
         reference_version_id=pl.lit(reference_version, pl.Int64),
+        drg="drg",
+        adjrw_e4="adjrw_e4",
+        coverage_fund="coverage_fund",
+        hmain="hmain",
+        # Money moves for accepted versions only: a referral charge of a C or D version is none.
+        refer_charge_to=pl.when(accepted).then(pl.col("refer_charge_to")),
+        refer_charge=pl.when(accepted).then(pl.col("refer_charge")),
+        derivation="derivation",
     )
 
 
@@ -334,11 +346,16 @@ def _ingest_one(
         )
     corrections = source.corrections or request.corrections
     judgement = judge_drop(raw.tables, hcode=hcode, received=request.received, reference=frames)
+    with engine.connect() as conn:
+        registry = registry_for(
+            conn, version_id, judgement.claims.filter(pl.col("person_id") != "")
+        )
+    adjudication = adjudicate(judgement, hcode=hcode, reference={**frames, "registry": registry})
     with locked_transaction(engine) as conn:
         if (again := find_drop(conn, sha256)) is not None:
             return _result(again, "DUP", _duplicate_ack(again, request), source.path.name)
         past = history(conn, hcode, judgement.claims)
-        judged = _apply_history(judgement, past, corrections)
+        judged = _apply_history(adjudication.judgement, past, corrections)
         period = assign_period(conn, request.received)
         numbered = versions(judged.claims, past)
         drop_id = next_id(conn, "claim_drop")
@@ -371,7 +388,7 @@ def _ingest_one(
             "code",
             "quantity",
             "charged",
-            allowed=pl.lit(0, pl.Int64),
+            "allowed",
         )
         store_claims(
             conn,
@@ -380,6 +397,11 @@ def _ingest_one(
             items=items,
             codes=judged.codes,
             orphans=judged.orphans,
+            payers=adjudication.payers.join(
+                claims.filter(pl.col("status") == "A").select("claim_type", "claim_key"),
+                on=["claim_type", "claim_key"],
+                how="semi",
+            ),
             chunk_rows=settings.sqlite_chunk_rows,
         )
         _keep_raw(settings, source.path, sha256)

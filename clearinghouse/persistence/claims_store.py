@@ -172,6 +172,7 @@ def store_claims(
     items: pl.DataFrame,
     codes: pl.DataFrame,
     orphans: pl.DataFrame,
+    payers: pl.DataFrame,
     chunk_rows: int,
 ) -> None:
     """Bulk-insert a judged drop's claim versions, items, codes and orphan rows.
@@ -227,6 +228,14 @@ def store_claims(
     )
     insert_frame(conn, "claim_code", codes, chunk_rows=chunk_rows)
     insert_frame(conn, "orphan_row", orphans, chunk_rows=chunk_rows)
+    first_payer = next_id(conn, "claim_payer")
+    shares = (
+        payers.join(ident, on=["claim_type", "claim_key"])
+        .sort("claim_version_id", "fund")
+        .with_columns(_ids(first_payer))
+        .select("id", "claim_version_id", "fund", "amount")
+    )
+    insert_frame(conn, "claim_payer", shares, chunk_rows=chunk_rows)
 
 
 def ack_rows(conn: Connection, drop_id: int) -> pl.DataFrame:

@@ -12,15 +12,21 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import polars as pl
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select, text
 
 from clearinghouse.errors import UsageError
-from clearinghouse.persistence.bulk import insert_frame, read_frame
+from clearinghouse.persistence.bulk import insert_frame, read_frame, temp_keys
 from clearinghouse.persistence.db import next_id
 from clearinghouse.persistence.models import Base, ReferenceTableSource, ReferenceVersion
 from clearinghouse.schema import REFERENCE_SCHEMAS, REFERENCE_TABLES
 
-__all__ = ["latest_version", "load_reference", "reference_sources", "store_reference"]
+__all__ = [
+    "latest_version",
+    "load_reference",
+    "reference_sources",
+    "registry_for",
+    "store_reference",
+]
 
 
 def _table(name: str) -> Table:
@@ -147,3 +153,19 @@ def load_reference(
         )
         frames[name] = read_frame(conn, stmt, schema)
     return version, frames
+
+
+def registry_for(conn: Connection, version_id: int, persons: pl.DataFrame) -> pl.DataFrame:
+    """The registry rows of reference version ``version_id`` for the given ``person_id``s.
+
+    A set-based lookup: the drop's person ids go into a temporary table joined to the
+    registry's ``(version_id, person_id)`` index, so a registry of millions is never loaded.
+    """
+    source, _ = reference_sources(conn, version_id)["registry"]
+    keys = temp_keys(conn, "drop_registry_persons", persons.select("person_id").unique())
+    sql = text(
+        # CROSS JOIN: SQLite drives from the drop's persons into the registry index.
+        f"SELECT r.person_id, r.fund, r.hmain, r.valid_from, r.valid_to FROM {keys} p "
+        "CROSS JOIN ref_registry r WHERE r.version_id = :v AND r.person_id = p.person_id"
+    ).bindparams(v=source)
+    return read_frame(conn, sql, schema=REFERENCE_SCHEMAS["registry"])

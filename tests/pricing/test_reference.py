@@ -87,8 +87,9 @@ def test_sample_registry_is_consistent(sample: dict[str, pl.DataFrame]) -> None:
     assert all(check_digit(pid[:12]) == pid[12] for pid in ids)
     assert registry.join(sample["funds"], left_on="fund", right_on="code", how="anti").is_empty()
     with_hmain = registry.filter(pl.col("hmain").is_not_null())
-    assert with_hmain.join(sample["hospitals"], left_on="hmain", right_on="hcode",
-                           how="anti").is_empty()
+    assert with_hmain.join(
+        sample["hospitals"], left_on="hmain", right_on="hcode", how="anti"
+    ).is_empty()
     assert registry.filter(pl.col("valid_to").is_not_null()).height > 0
     assert registry["person_id"].is_duplicated().any()
 
@@ -182,8 +183,16 @@ def _edit(folder: Path, file: str, line: int, text: str | None) -> None:
 
 @pytest.fixture
 def small_set(tmp_path: Path) -> Path:
-    for name in ("funds", "fee_schedule", "drugs", "drg", "drg_grouping", "base_rates",
-                 "hospitals", "icd10"):
+    for name in (
+        "funds",
+        "fee_schedule",
+        "drugs",
+        "drg",
+        "drg_grouping",
+        "base_rates",
+        "hospitals",
+        "icd10",
+    ):
         shutil.copy(sample_dir() / f"{name}.csv", tmp_path)
     (tmp_path / "registry.csv").write_text(
         "person_id,fund,hmain,valid_from,valid_to\n"
@@ -197,33 +206,77 @@ def small_set(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("file", "line", "text", "expected"),
     [
-        ("fee_schedule.csv", 3, "55020,12.345,0,2024-10-01,",
-         "fee_schedule.csv line 3, column unit_price: '12.345' is not an amount"),
+        (
+            "fee_schedule.csv",
+            3,
+            "55020,12.345,0,2024-10-01,",
+            "fee_schedule.csv line 3, column unit_price: '12.345' is not an amount",
+        ),
         ("drugs.csv", 2, "100011,0.35,2024-02-30,", "drugs.csv line 2, column valid_from"),
-        ("drg.csv", 4, "99999,1.0000,0.5000,3.00,9,0.5000,2024-10-01,2024-09-30",
-         "drg.csv line 4, column valid_to: '2024-09-30' is before valid_from"),
-        ("hospitals.csv", 99, "10713,ซ้ำ,Chiang Mai,PUB,0000000000,",
-         "hospitals.csv line 45, column hcode: duplicate key '10713' (first on line 2)"),
+        (
+            "drg.csv",
+            4,
+            "99999,1.0000,0.5000,3.00,9,0.5000,2024-10-01,2024-09-30",
+            "drg.csv line 4, column valid_to: '2024-09-30' is before valid_from",
+        ),
+        (
+            "hospitals.csv",
+            99,
+            "10713,ซ้ำ,Chiang Mai,PUB,0000000000,",
+            "hospitals.csv line 45, column hcode: duplicate key '10713' (first on line 2)",
+        ),
         ("drg_grouping.csv", 999, "J18,0,04550", "drg_grouping.csv line 167, column pdx_prefix"),
-        ("hospitals.csv", 1, "hcode,name,type,account,bank",
-         "hospitals.csv line 1, column province: missing column"),
-        ("registry.csv", 3, "1101700203451,XXX,,2020-01-01,",
-         "registry.csv line 3, column fund: 'XXX' is not a fund in funds.csv"),
-        ("registry.csv", 3, "110170020345,UCS,,2020-01-01,",
-         "registry.csv line 3, column person_id: '110170020345' is not a 13-digit"),
-        ("funds.csv", 2, "OFC,Civil,10,,yes,9990000101,",
-         "funds.csv line 2, column op_refer: 'yes' is not 0 or 1"),
-        ("hospitals.csv", 3, "10714,ฝาง,Chiang Mai,GOV,0671207142,",
-         "hospitals.csv line 3, column type: 'GOV' is not PUB, OTH or PRV"),
+        (
+            "hospitals.csv",
+            1,
+            "hcode,name,type,account,bank",
+            "hospitals.csv line 1, column province: missing column",
+        ),
+        (
+            "registry.csv",
+            3,
+            "1101700203451,XXX,,2020-01-01,",
+            "registry.csv line 3, column fund: 'XXX' is not a fund in funds.csv",
+        ),
+        (
+            "registry.csv",
+            3,
+            "110170020345,UCS,,2020-01-01,",
+            "registry.csv line 3, column person_id: '110170020345' is not a 13-digit",
+        ),
+        (
+            "funds.csv",
+            2,
+            "OFC,Civil,10,,yes,9990000101,",
+            "funds.csv line 2, column op_refer: 'yes' is not 0 or 1",
+        ),
+        (
+            "hospitals.csv",
+            3,
+            "10714,ฝาง,Chiang Mai,GOV,0671207142,",
+            "hospitals.csv line 3, column type: 'GOV' is not PUB, OTH or PRV",
+        ),
         ("icd10.csv", 2, "A00.0,,,", "icd10.csv line 2, column code: 'A00.0' is not an ICD-10"),
         ("icd10.csv", 2, "A000,M,,", "icd10.csv line 2, column sex: 'M' is not empty, 1 or 2"),
-        ("base_rates.csv", 2, "UCS,*,OP,8350.00,2024-10-01,",
-         "base_rates.csv line 2, column care: 'OP' is not IP or IP_EMERGENCY"),
-        ("base_rates.csv", 99, "UCS,OTH,IP,9100.00,2025-01-01,",
-         "base_rates.csv line 18, column valid_from: '2025-01-01' overlaps the validity of "
-         "line 4"),
-        ("drg.csv", 2, "01010,1.23456,0.5000,3.00,9,0.5000,2024-10-01,",
-         "drg.csv line 2, column rw: '1.23456' is not a decimal with at most 4 decimals"),
+        (
+            "base_rates.csv",
+            2,
+            "UCS,*,OP,8350.00,2024-10-01,",
+            "base_rates.csv line 2, column care: 'OP' is not IP or IP_EMERGENCY",
+        ),
+        (
+            "base_rates.csv",
+            99,
+            "UCS,OTH,IP,9100.00,2025-01-01,",
+            "base_rates.csv line 18, column valid_from: '2025-01-01' overlaps the validity of "
+            "line 4",
+        ),
+        (
+            "drg.csv",
+            2,
+            "01010,1.23456,0.5000,3.00,9,0.5000,2024-10-01,",
+            "drg.csv line 2, column rw: '1.23456' is not a decimal with at most 4 decimals",
+        ),
         ("funds.csv", 2, "OFC,,10,,0,9990000101,", "funds.csv line 2, column name: is empty"),
     ],
 )
@@ -278,16 +331,38 @@ def test_partial_set_with_bom_extra_columns_and_blank_lines(tmp_path: Path) -> N
     assert drugs["ceiling_price"].to_list() == [2100, 70]
     assert drugs["valid_to"].to_list()[0] is None
     funds = frames["funds"]
-    assert funds.row(0) == ("WCF", "Workmen's Compensation Fund", 70, 5_000_000, False,
-                            "9990000707", None)
+    assert funds.row(0) == (
+        "WCF",
+        "Workmen's Compensation Fund",
+        70,
+        5_000_000,
+        False,
+        "9990000707",
+        None,
+    )
 
 
 # --- money -----------------------------------------------------------------------------------
 
 
 def test_parse_satang_accepts_exact_decimals_only() -> None:
-    texts = ["12", "12.5", "12.50", "0.29", "007.07", "-3.00", "12.345", "1,000", ".5", "12.",
-             "+1", "", None, "1e3", "0.1 "]
+    texts = [
+        "12",
+        "12.5",
+        "12.50",
+        "0.29",
+        "007.07",
+        "-3.00",
+        "12.345",
+        "1,000",
+        ".5",
+        "12.",
+        "+1",
+        "",
+        None,
+        "1e3",
+        "0.1 ",
+    ]
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
     got = frame.select(
         plain=parse_satang(pl.col("t")), signed=parse_satang(pl.col("t"), allow_negative=True)
@@ -299,14 +374,23 @@ def test_parse_satang_accepts_exact_decimals_only() -> None:
 def test_parse_scaled_to_ten_thousandths() -> None:
     frame = pl.DataFrame({"t": ["1.5521", "7.80", "23", "0.00005", "1.23456"]})
     assert frame.select(parse_scaled(pl.col("t"), 4))["t"].to_list() == [
-        15521, 78000, 230000, None, None,
+        15521,
+        78000,
+        230000,
+        None,
+        None,
     ]
 
 
 def test_format_baht_examples() -> None:
     frame = pl.DataFrame({"v": [-1205, 0, 123456789, 5, -5, None]}, schema={"v": pl.Int64})
     assert frame.select(format_baht(pl.col("v")))["v"].to_list() == [
-        "-12.05", "0.00", "1234567.89", "0.05", "-0.05", None,
+        "-12.05",
+        "0.00",
+        "1234567.89",
+        "0.05",
+        "-0.05",
+        None,
     ]
 
 
@@ -332,8 +416,13 @@ def test_scaled_round_trips_through_text(values: list[int]) -> None:
 
 
 @settings(deadline=None, max_examples=100, database=None)
-@given(st.lists(st.tuples(st.integers(0, 10**12), st.text("0123456789", max_size=2)),
-                min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**12), st.text("0123456789", max_size=2)),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_parse_satang_is_integer_arithmetic(parts: list[tuple[int, str]]) -> None:
     texts = [f"{whole}.{frac}" if frac else str(whole) for whole, frac in parts]
     expected = [whole * 100 + int(frac.ljust(2, "0") or 0) for whole, frac in parts]

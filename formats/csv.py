@@ -1,0 +1,26 @@
+"""The one CSV writer for every file the spec names.
+
+UTF-8 without BOM, ``\\n`` line ends, minimal quoting, and an empty value written as an empty
+field (Polars would quote an empty string as ``""`` to tell it from null; the spec's files
+make no such difference).
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+__all__ = ["csv_bytes"]
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """The frame as spec CSV bytes (header included)."""
+    text = [name for name, kind in frame.schema.items() if kind == pl.String()]
+    blanked = frame.with_columns(
+        pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name)
+        for name in text
+    )
+    buffer = io.BytesIO()
+    blanked.write_csv(buffer, line_terminator="\n", quote_style="necessary", null_value="")
+    return buffer.getvalue()
