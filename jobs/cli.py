@@ -230,6 +230,36 @@ def export_claims_command(ctx: click.Context, period: str, out: Path, db_after: 
     click.echo(f"{rows} claim versions of {period} written to {out}")
 
 
+@cli.command("explain")
+@click.argument("hcode")
+@click.argument("claim_type", metavar="TYPE", type=click.Choice(["OP", "IP"], case_sensitive=False))
+@click.argument("key")
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The claim version (default: the latest).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_db_option
+@click.pass_context
+@_handled
+def explain_command(
+    ctx: click.Context,
+    hcode: str,
+    claim_type: str,
+    key: str,
+    version: int | None,
+    as_json: bool,
+    db_after: str | None,
+) -> None:
+    """How one claim version's outcome and amount were reached."""
+    from jobs.explain import explain
+
+    click.echo(explain(_settings(ctx, db_after), hcode, claim_type, key, version, as_json=as_json))
+
+
 def main() -> None:
     """Console entry point."""
     cli(obj={})
