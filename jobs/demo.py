@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
+from clearinghouse.money import format_baht
 from clearinghouse.persistence.bulk import read_frame
 from clearinghouse.persistence.db import make_engine
 from clearinghouse.settings import Settings, load_settings
@@ -30,8 +32,15 @@ def hospital_summary(settings: Settings) -> pl.DataFrame:
         with engine.connect() as conn:
             claims = read_frame(
                 conn,
-                text("SELECT id, hcode, status FROM claim_version"),
-                schema=pl.Schema({"id": pl.Int64(), "hcode": pl.String(), "status": pl.String()}),
+                text("SELECT id, hcode, status, allowed FROM claim_version"),
+                schema=pl.Schema(
+                    {
+                        "id": pl.Int64(),
+                        "hcode": pl.String(),
+                        "status": pl.String(),
+                        "allowed": pl.Int64(),
+                    }
+                ),
             )
             codes = read_frame(
                 conn,
@@ -45,6 +54,7 @@ def hospital_summary(settings: Settings) -> pl.DataFrame:
         A=(pl.col("status") == "A").sum(),
         D=(pl.col("status") == "D").sum(),
         C=(pl.col("status") == "C").sum(),
+        allowed=pl.col("allowed").filter(pl.col("status") == "A").sum(),
     )
     top = (
         codes.unique()
@@ -59,6 +69,7 @@ def hospital_summary(settings: Settings) -> pl.DataFrame:
         by_status.join(top, on="hcode", how="left")
         .sort("hcode")
         .with_columns(pl.col("top_codes").fill_null(""))
+        .select("hcode", "claims", "A", "D", "C", "allowed", "top_codes")
     )
 
 
@@ -86,13 +97,15 @@ def run_demo(workdir: Path, *, claims: int, settings: Settings | None = None) ->
     )
     summary = hospital_summary(base)
     table = Table(title=f"Claims received {DEMO_AS_OF} by hospital")
-    for name in ("hcode", "claims", "A", "D", "C", "top_codes"):
-        table.add_column(name, justify="right" if name in ("claims", "A", "D", "C") else "left")
-    for row in summary.iter_rows():
+    numeric = ("claims", "A", "D", "C", "allowed")
+    for name in summary.columns:
+        label = "allowed A (THB)" if name == "allowed" else name
+        table.add_column(label, justify="right" if name in numeric else "left")
+    for row in summary.with_columns(format_baht(pl.col("allowed"))).iter_rows():
         table.add_row(*[str(v) for v in row])
-    totals = summary.select(pl.col("claims", "A", "D", "C").sum()).row(0)
-    table.add_row("TOTAL", *[str(v) for v in totals], "")
-    Console().print(table)
+    totals = summary.select(pl.col(numeric).sum()).with_columns(format_baht(pl.col("allowed")))
+    table.add_row("TOTAL", *[str(v) for v in totals.row(0)], "")
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
     click.echo(f"drops: {len(results)}; database: {base.db}")
     click.echo(
         f"acknowledgements: {workdir / 'ack'}; raw store: {base.raw_store}; "
