@@ -379,22 +379,11 @@ def _ingest_one(
             claims=claims,
         )
         insert_drop(conn, rec, size=size)
-        items = judged.items.select(
-            "claim_type",
-            "claim_key",
-            "kind",
-            "file",
-            "line",
-            "code",
-            "quantity",
-            "charged",
-            "allowed",
-        )
         store_claims(
             conn,
             drop_id=drop_id,
             claims=claims,
-            items=items,
+            items=judged.items,
             codes=judged.codes,
             orphans=judged.orphans,
             payers=adjudication.payers.join(

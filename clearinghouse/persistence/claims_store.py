@@ -177,8 +177,9 @@ def store_claims(
 ) -> None:
     """Bulk-insert a judged drop's claim versions, items, codes and orphan rows.
 
-    ``claims`` carries every claim_version column but ``id``/``drop_id``; ``items`` and
-    ``codes`` carry the claim identity (and codes the item position) to be linked to ids.
+    ``claims`` carries every claim_version column but ``id``/``drop_id``; ``items`` (priced:
+    ``kind, file, line, code, quantity, charged, allowed``) and ``codes`` carry the claim
+    identity (and codes the item position) to be linked to ids.
     """
     first_claim = next_id(conn, "claim_version")
     claims = claims.sort("file", "line").with_columns(
