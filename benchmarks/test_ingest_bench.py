@@ -23,8 +23,12 @@ CLAIMS = int(os.environ.get("BENCH_INGEST_CLAIMS", "100000"))
 def _cli(db: str, *args: str, cwd: Path) -> tuple[float, int]:
     """Run ``clearinghouse`` and return (seconds, peak RSS in bytes)."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "jobs", "--db", db, *args], cwd=cwd,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "jobs", "--db", db, *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -43,8 +47,16 @@ def test_ingest_100k(benchmark, fresh_db: str, tmp_path: Path) -> None:  # type:
     figures: dict[str, float] = {}
 
     def ingest() -> None:
-        seconds, peak = _cli(fresh_db, "ingest", str(data / "inbox"), "--received",
-                             "2026-10-31", "--ack-dir", str(tmp_path / "ack"), cwd=tmp_path)
+        seconds, peak = _cli(
+            fresh_db,
+            "ingest",
+            str(data / "inbox"),
+            "--received",
+            "2026-10-31",
+            "--ack-dir",
+            str(tmp_path / "ack"),
+            cwd=tmp_path,
+        )
         figures.update(seconds=seconds, peak=peak)
 
     benchmark.pedantic(ingest, rounds=1, iterations=1)
