@@ -24,6 +24,7 @@ from clearinghouse.errors import DropRefused, UsageError
 from clearinghouse.failpoints import failpoint
 from clearinghouse.judge import Judgement, add_codes, judge_drop
 from clearinghouse.money import format_baht
+from clearinghouse.obligations import claim_obligations, reversals
 from clearinghouse.persistence.claims_store import (
     DropRecord,
     ack_rows,
@@ -31,7 +32,9 @@ from clearinghouse.persistence.claims_store import (
     find_drop,
     history,
     insert_drop,
+    replaced_obligations,
     store_claims,
+    store_obligations,
 )
 from clearinghouse.persistence.db import locked_transaction, next_id
 from clearinghouse.persistence.reference_store import load_reference, registry_for
@@ -379,7 +382,7 @@ def _ingest_one(
             claims=claims,
         )
         insert_drop(conn, rec, size=size)
-        store_claims(
+        stored, shares = store_claims(
             conn,
             drop_id=drop_id,
             claims=claims,
@@ -393,6 +396,15 @@ def _ingest_one(
             ),
             chunk_rows=settings.sqlite_chunk_rows,
         )
+        replaced = stored.filter(
+            pl.col("correction")
+            & (pl.col("status") != "C")
+            & pl.col("replaces_version").is_not_null()
+        ).select("claim_type", "claim_key", version="replaces_version")
+        owed = [claim_obligations(stored, shares)]
+        if replaced.height:
+            owed.append(reversals(replaced_obligations(conn, hcode, replaced), period))
+        store_obligations(conn, pl.concat(owed), chunk_rows=settings.sqlite_chunk_rows)
         _keep_raw(settings, source.path, sha256)
         failpoint("ingest:before-commit")
     failpoint("ingest:after-commit")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, insert, select, text
 
+from clearinghouse.obligations import OBLIGATION_SCHEMA
 from clearinghouse.persistence.bulk import insert_frame, read_frame, temp_keys
 from clearinghouse.persistence.db import next_id
 from clearinghouse.persistence.models import Drop, Period
@@ -26,7 +27,9 @@ __all__ = [
     "find_drop",
     "history",
     "insert_drop",
+    "replaced_obligations",
     "store_claims",
+    "store_obligations",
 ]
 
 ACK_ROW_SCHEMA = pl.Schema(
@@ -174,8 +177,11 @@ def store_claims(
     orphans: pl.DataFrame,
     payers: pl.DataFrame,
     chunk_rows: int,
-) -> None:
-    """Bulk-insert a judged drop's claim versions, items, codes and orphan rows.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Bulk-insert a judged drop's claim versions, items, codes, orphan rows and payers.
+
+    Returns the stored claim versions (with ``id``) and payer shares (``claim_version_id,
+    fund, amount``), from which the obligations are built.
 
     ``claims`` carries every claim_version column but ``id``/``drop_id``; ``items`` (priced:
     ``kind, file, line, code, quantity, charged, allowed``) and ``codes`` carry the claim
@@ -237,6 +243,32 @@ def store_claims(
         .select("id", "claim_version_id", "fund", "amount")
     )
     insert_frame(conn, "claim_payer", shares, chunk_rows=chunk_rows)
+    return claims, shares
+
+
+def replaced_obligations(conn: Connection, hcode: str, replaced: pl.DataFrame) -> pl.DataFrame:
+    """The CLAIM and REFER obligations of the replaced versions that are not yet reversed.
+
+    ``replaced``: ``claim_type, claim_key, version`` of the versions a correction replaces.
+    """
+    keys = temp_keys(
+        conn, "replaced_versions", replaced.select("claim_type", "claim_key", "version")
+    )
+    cols = ", ".join(f"o.{name}" for name in ("id", *OBLIGATION_SCHEMA.names()))
+    sql = text(
+        f"SELECT {cols} FROM {keys} k CROSS JOIN obligation o "
+        "WHERE o.hcode = :h AND o.claim_type = k.claim_type AND o.claim_key = k.claim_key "
+        "AND o.version = k.version AND o.kind IN ('CLAIM', 'REFER') "
+        "AND NOT EXISTS (SELECT 1 FROM obligation r WHERE r.reverses_id = o.id)"
+    ).bindparams(h=hcode)
+    return read_frame(conn, sql, schema=pl.Schema({"id": pl.Int64(), **OBLIGATION_SCHEMA}))
+
+
+def store_obligations(conn: Connection, obligations: pl.DataFrame, *, chunk_rows: int) -> None:
+    """Insert obligations (ids assigned here, under the write lock)."""
+    first = next_id(conn, "obligation")
+    frame = obligations.sort("claim_version_id", "kind", "payer", "payee").with_columns(_ids(first))
+    insert_frame(conn, "obligation", frame, chunk_rows=chunk_rows)
 
 
 def ack_rows(conn: Connection, drop_id: int) -> pl.DataFrame:

@@ -39,6 +39,7 @@ __all__ = [
     "Hospital",
     "Icd10",
     "Item",
+    "Obligation",
     "OrphanRow",
     "Period",
     "ReferenceTableSource",
@@ -266,6 +267,34 @@ class ClaimVersion(Base):
     refer_charge_to: Mapped[str | None] = mapped_column(Text)
     refer_charge: Mapped[int | None] = mapped_column(BigInteger)
     derivation: Mapped[str | None] = mapped_column(Text)  # JSON, read by `explain`
+
+
+class Obligation(Base):
+    """An amount owed, payer → payee (``F:<fund>``, ``H:<hcode>``), written once at ingest.
+
+    ``kind`` CLAIM (fund → hospital), REFER (main hospital → fund) or REVERSAL (the payee
+    pays back an earlier obligation of a replaced version: ``reverses_id``, at most once).
+    Triggers refuse UPDATE and DELETE on both databases (migration 0003).
+    """
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint("reverses_id"),
+        Index("ix_obligation_period", "period"),
+        Index("ix_obligation_claim_version", "claim_version_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payer: Mapped[str] = mapped_column(Text)
+    payee: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(10))
+    claim_version_id: Mapped[int] = mapped_column(ForeignKey("claim_version.id"))
+    hcode: Mapped[str] = mapped_column(Text)
+    claim_type: Mapped[str] = mapped_column(String(2))
+    claim_key: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(7))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
 
 
 class ClaimPayer(Base):
