@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from clearinghouse.facts import CLAIM_ID
 from clearinghouse.judge import CODES_SCHEMA, Judgement, statuses
 from clearinghouse.rules.claims import claim_rule_columns
 from clearinghouse.rules.items import item_rule_columns
-from clearinghouse.schema import REFERENCE_SCHEMAS
+from clearinghouse.schema import CLAIM_ID, REFERENCE_SCHEMAS
 from pricing.reference import read_reference_dir, sample_dir
 
 __all__ = [

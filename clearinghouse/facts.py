@@ -10,10 +10,9 @@ import polars as pl
 
 from clearinghouse.linking import Linked
 from clearinghouse.parse import parse_amount, parse_date, parse_quantity, parse_time_minutes
+from clearinghouse.schema import CLAIM_ID
 
-__all__ = ["CLAIM_ID", "claim_facts", "item_facts"]
-
-CLAIM_ID = ["claim_type", "claim_key"]
+__all__ = ["claim_facts", "item_facts"]
 
 
 def _at(date_col: str, time_col: str) -> pl.Expr:

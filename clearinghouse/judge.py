@@ -13,11 +13,12 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from clearinghouse.codes import Effect, effect_frame
-from clearinghouse.facts import CLAIM_ID, claim_facts, item_facts
+from clearinghouse.facts import claim_facts, item_facts
 from clearinghouse.linking import Linked, link
 from clearinghouse.rules.claims import claim_rule_columns
 from clearinghouse.rules.items import item_rule_columns, unknown_categories
 from clearinghouse.rules.rows import row_rules
+from clearinghouse.schema import CLAIM_ID
 
 __all__ = ["CODES_SCHEMA", "Judgement", "add_codes", "judge_drop"]
 

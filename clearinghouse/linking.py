@@ -13,10 +13,7 @@ import polars as pl
 
 from clearinghouse.schema import CLAIM_TABLES, TABLES
 
-__all__ = ["LINKED_COLUMNS", "Linked", "link"]
-
-#: Columns added to every table frame by linking.
-LINKED_COLUMNS = ("table", "claim_type", "claim_key")
+__all__ = ["Linked", "link"]
 
 _ORPHAN_SCHEMA = pl.Schema({"file": pl.String(), "line": pl.Int64(), "code": pl.String()})
 

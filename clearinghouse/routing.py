@@ -21,6 +21,7 @@ from typing import NamedTuple
 import polars as pl
 
 from clearinghouse.rules.items import effective_on
+from clearinghouse.schema import CLAIM_ID
 
 __all__ = [
     "CODES_SCHEMA",
@@ -32,7 +33,6 @@ __all__ = [
     "route",
 ]
 
-CLAIM_ID = ["claim_type", "claim_key"]
 
 #: Fallback funds of step 1 and the rate fund of claims without a (priced) coverage.
 UNIVERSAL = "UCS"

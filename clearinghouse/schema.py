@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import polars as pl
 
 __all__ = [
+    "CLAIM_ID",
     "CLAIM_TABLES",
-    "OUTCOME_SCHEMA",
+    "ITEM_KEY",
     "POSITION_COLUMNS",
     "REFERENCE_SCHEMAS",
     "REFERENCE_TABLES",
@@ -85,24 +86,9 @@ def raw_schema(table: str) -> pl.Schema:
     return pl.Schema(cols)
 
 
-#: The judged claims of a drop, one row per claim version, as the jobs persist them.
-OUTCOME_SCHEMA = pl.Schema(
-    {
-        "claim_type": pl.String(),
-        "claim_key": pl.String(),
-        "hn": pl.String(),
-        "person_id": pl.String(),
-        "file": pl.String(),
-        "line": pl.Int64(),
-        "status": pl.String(),
-        "service_date": pl.Date(),
-        "coverage_date": pl.Date(),
-        "admitted_at": pl.Datetime("us"),
-        "discharged_at": pl.Datetime("us"),
-        "charged": pl.Int64(),
-        "allowed": pl.Int64(),
-    }
-)
+#: The identity of a claim within a drop (the hospital is the drop's), and of an item.
+CLAIM_ID = ["claim_type", "claim_key"]
+ITEM_KEY = [*CLAIM_ID, "file", "line"]
 
 
 #: Reference tables as frames, one per CSV of the reference-data layout (pricing_routing.md).

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from clearinghouse.facts import CLAIM_ID
 from clearinghouse.judge import Judgement, add_codes
 from clearinghouse.routing import coverage, route
+from clearinghouse.schema import CLAIM_ID
 from pricing.drg import group_drg, length_of_stay, price_inpatient
 from pricing.items import exempt_allowed, outpatient_allowed, price_items
 

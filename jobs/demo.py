@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -79,8 +80,6 @@ def run_demo(workdir: Path, *, claims: int, settings: Settings | None = None) ->
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     base = settings or load_settings().with_db(f"sqlite:///{workdir / 'clearinghouse.db'}")
-    from dataclasses import replace
-
     base = replace(base, raw_store=workdir / "raw")
     data = workdir / "data"
     run_generate(data, claims=claims, hospitals=None, seed=1, error_rate=0.05, as_of=DEMO_AS_OF)

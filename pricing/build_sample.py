@@ -85,8 +85,9 @@ def _icd10_limits(code: str) -> tuple[str, str, str]:
         return "2", "12", "55"
     if code in ("N950", "N951", "M800", "M810"):
         return "2", "40", ""
-    if within("N70-N98", "C51-C58", "D06-D06", "D25-D28", "D39-D39", "Q50-Q52", "E28-E28",
-              "R87-R87"):
+    if within(
+        "N70-N98", "C51-C58", "D06-D06", "D25-D28", "D39-D39", "Q50-Q52", "E28-E28", "R87-R87"
+    ):
         return "2", "", ""
     if within("N40-N51", "C60-C63", "D29-D29", "D40-D40", "Q53-Q55", "E29-E29", "R86-R86"):
         return "1", "", ""
@@ -104,8 +105,10 @@ def _dated(code: str, price: Decimal, extra: Sequence[str], group: str) -> list[
     u = _unit("dating", group, code)
     if u < Decimal("0.06"):
         raised = (price * Decimal("1.1")).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        return [[code, f"{price}", *extra, _START, "2025-12-31"],
-                [code, f"{raised}", *extra, "2026-01-01", ""]]
+        return [
+            [code, f"{price}", *extra, _START, "2025-12-31"],
+            [code, f"{raised}", *extra, "2026-01-01", ""],
+        ]
     if u > Decimal("0.98"):
         return [[code, f"{price}", *extra, _START, "2025-09-30"]]
     return [[code, f"{price}", *extra, _START, ""]]
@@ -158,8 +161,11 @@ def _drugs(count: int = 180) -> list[Row]:
             continue
         seen.add(code)
         tier = _unit("tier", code)
-        low, high = ("0.20", "5") if tier < Decimal("0.6") else (
-            ("10", "500") if tier < Decimal("0.9") else ("500", "5000"))
+        low, high = (
+            ("0.20", "5")
+            if tier < Decimal("0.6")
+            else (("10", "500") if tier < Decimal("0.9") else ("500", "5000"))
+        )
         generated += _dated(code, _between(low, high, "drug", code), [], "drug")
     return _merge(generated, data.DRUG_ANCHORS)
 
@@ -176,8 +182,11 @@ def _drg() -> list[Row]:
     generated: list[Row] = []
     for family in families:
         medical = int(family[2:]) >= 50
-        base = _between("0.30", "1.50", "rw", family, places="0.0001") if medical else (
-            _between("0.80", "4.30", "rw", family, places="0.0001"))
+        base = (
+            _between("0.30", "1.50", "rw", family, places="0.0001")
+            if medical
+            else (_between("0.80", "4.30", "rw", family, places="0.0001"))
+        )
         known = [r for r in anchors if r[0][:4] == family and r[0][4] in "01234"]
         if known:
             base = Decimal(known[0][1]) / _SEVERITY_RW[int(known[0][0][4])]
@@ -187,8 +196,11 @@ def _drg() -> list[Row]:
             if code in pinned:
                 continue
             rw = (base * factor).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-            share = Decimal("0") if _unit("rw0d", code) < Decimal("0.1") else _between(
-                "0.25", "0.40", "share", code)
+            share = (
+                Decimal("0")
+                if _unit("rw0d", code) < Decimal("0.1")
+                else _between("0.25", "0.40", "share", code)
+            )
             rw0d = (rw * share).quantize(Decimal("0.0001"), ROUND_HALF_UP)
             wtlos = (los * (1 + Decimal("0.35") * sev)).quantize(Decimal("0.01"), ROUND_HALF_UP)
             ot = (3 * wtlos).quantize(Decimal("1"), ROUND_HALF_UP)
@@ -255,8 +267,11 @@ def _registry(persons: int = 400) -> list[Row]:
             continue
         seen.add(pid)
         # Civil servants and local officers have no main hospital; insured workers pick any.
-        hmain = "" if fund in ("OFC", "LGO") else _choose(
-            every if fund == "SSS" else public, "hmain", n)
+        hmain = (
+            ""
+            if fund in ("OFC", "LGO")
+            else _choose(every if fund == "SSS" else public, "hmain", n)
+        )
         start = f"{2012 + int(_unit('year', n) * 12)}-{1 + int(_unit('month', n) * 12):02d}-01"
         story = _unit("story", n)
         if fund == "UCS" and story < Decimal("0.10"):  # took a job: UCS ends, SSS begins

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from clearinghouse.rules.items import effective_on
+from clearinghouse.schema import CLAIM_ID
 
 __all__ = [
     "BRANCHES",
@@ -23,7 +24,6 @@ __all__ = [
     "weight_set",
 ]
 
-CLAIM_ID = ["claim_type", "claim_key"]
 
 #: The AdjRW branches, in the order they are tried.
 BRANCHES = ("day_case", "short_stay", "long_stay_1", "long_stay_2", "long_stay_3", "normal")

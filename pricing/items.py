@@ -8,11 +8,10 @@ from __future__ import annotations
 import polars as pl
 
 from clearinghouse.rules.items import effective_on
+from clearinghouse.schema import CLAIM_ID, ITEM_KEY
 
 __all__ = ["ZERO_PRICE_CODES", "exempt_allowed", "outpatient_allowed", "price_items"]
 
-CLAIM_ID = ["claim_type", "claim_key"]
-ITEM_KEY = [*CLAIM_ID, "file", "line"]
 #: What an item's reference price depends on.
 PRICE_KEY = ["kind", "code", "pricing_date"]
 _ROW = "__item_row"

@@ -112,11 +112,7 @@ def _read_raw(path: Path, spec: FileSpec) -> pl.LazyFrame:
     ]
     absent = [pl.lit(None, pl.String).alias(c.name) for c in spec.columns if c.name not in wanted]
     blank_line = pl.all_horizontal(pl.col(name).is_null() for name in wanted)
-    return (
-        frame.lazy()
-        .select(pl.col(_LINE).cast(pl.Int64), *stripped, *absent)
-        .filter(~blank_line)
-    )
+    return frame.lazy().select(pl.col(_LINE).cast(pl.Int64), *stripped, *absent).filter(~blank_line)
 
 
 def _unreadable(path: Path, spec: FileSpec, exc: Exception) -> str:

@@ -161,8 +161,12 @@ REFERENCE_FILES: dict[str, FileSpec] = {
         FileSpec("charge_categories", (Column("code"),), unique=(("code",),)),
         FileSpec(
             "fee_schedule",
-            (Column("code"), _money("unit_price"), Column("drg_exempt", _flag, _FLAG),
-             *_validity()),
+            (
+                Column("code"),
+                _money("unit_price"),
+                Column("drg_exempt", _flag, _FLAG),
+                *_validity(),
+            ),
             dated_key=("code",),
         ),
         FileSpec(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["effective_on", "item_rule_columns", "unknown_categories"]
+from clearinghouse.schema import ITEM_KEY
 
-ITEM_KEY = ["claim_type", "claim_key", "file", "line"]
+__all__ = ["effective_on", "item_rule_columns", "unknown_categories"]
 
 
 def effective_on(date: pl.Expr) -> pl.Expr:

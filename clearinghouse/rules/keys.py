@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from clearinghouse.facts import CLAIM_ID
+from clearinghouse.schema import CLAIM_ID
 
 __all__ = ["HISTORY_SCHEMA", "key_codes", "near_duplicates", "versions"]
 

@@ -13,7 +13,7 @@ import polars as pl
 
 from clearinghouse.parse import parse_amount, parse_date, parse_quantity, parse_time_minutes
 
-__all__ = ["ROW_RULES", "row_rules"]
+__all__ = ["row_rules"]
 
 RowRule = tuple[str, pl.Expr]
 
@@ -87,7 +87,3 @@ def row_rules(table: str, hcode: str) -> tuple[RowRule, ...]:
         "LVD": [("S04", unparseable(parse_quantity, "QTYDAY"))],
     }.get(table, [])
     return tuple(rules)
-
-
-#: The tables that have rules beyond S01, for documentation.
-ROW_RULES = ("OPD", "IPD", "PAT", "CHT", "CHA", "ADP", "DRU", "LVD")
