@@ -6,7 +6,13 @@ database, unusable input. The CLI prints ``str(error)`` without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["ClearinghouseError", "DropRefused", "TransientError", "UsageError"]
+__all__ = [
+    "ClearinghouseError",
+    "DropRefused",
+    "Problem",
+    "TransientError",
+    "UsageError",
+]
 
 
 class ClearinghouseError(Exception):
@@ -21,6 +27,13 @@ class UsageError(ClearinghouseError):
 
 class TransientError(ClearinghouseError):
     """A problem that may pass (the database is unreachable): the scheduler retries it."""
+
+
+class Problem(ClearinghouseError):  # noqa: N818 - a finding, reported with exit status 1
+    """The command ran and found a problem it reports (exit status 1): an unbalanced run, a
+    rebuilt file that no longer matches the hash its run recorded."""
+
+    exit_code = 1
 
 
 class DropRefused(Exception):  # noqa: N818 - a refusal is an answer, not an error

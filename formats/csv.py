@@ -8,19 +8,27 @@ make no such difference).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import polars as pl
 
-__all__ = ["csv_bytes"]
+__all__ = ["csv_bytes", "write_csv"]
+
+
+def _blanked(frame: pl.DataFrame) -> pl.DataFrame:
+    text = [name for name, kind in frame.schema.items() if kind == pl.String()]
+    return frame.with_columns(
+        pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name) for name in text
+    )
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
     """The frame as spec CSV bytes (header included)."""
-    text = [name for name, kind in frame.schema.items() if kind == pl.String()]
-    blanked = frame.with_columns(
-        pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name)
-        for name in text
-    )
     buffer = io.BytesIO()
-    blanked.write_csv(buffer, line_terminator="\n", quote_style="necessary", null_value="")
+    _blanked(frame).write_csv(buffer, line_terminator="\n", quote_style="necessary", null_value="")
     return buffer.getvalue()
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> None:
+    """Write the frame as a spec CSV file (header included), straight to disk."""
+    _blanked(frame).write_csv(path, line_terminator="\n", quote_style="necessary", null_value="")

@@ -260,6 +260,113 @@ def explain_command(
     click.echo(explain(_settings(ctx, db_after), hcode, claim_type, key, version, as_json=as_json))
 
 
+@cli.command("settle")
+@click.option("--through", default=None, metavar="YYYY-MM-DD", help="Nightly run: up to this day.")
+@click.option("--period", default=None, metavar="YYYY-MM", help="Month close of this period.")
+@click.option(
+    "--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the files."
+)
+@_db_option
+@click.pass_context
+@_handled
+def settle_command(
+    ctx: click.Context, through: str | None, period: str | None, out: Path, db_after: str | None
+) -> None:
+    """Settle by multilateral netting: the nightly run or the month close (idempotent)."""
+    from clearinghouse.persistence.db import make_engine
+    from jobs.settle import SettleRequest, describe, settle
+
+    settings = _settings(ctx, db_after)
+    request = SettleRequest(out=out, through=_date(through, "--through"), period=period)
+    engine = make_engine(settings.db)
+    try:
+        click.echo(describe(settle(engine, settings, request)))
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     """Console entry point."""
     cli(obj={})
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(obj={})
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+
+def _clock_time(value: str, name: str) -> dt.time:
+    try:
+        hours, minutes = value.split(":")
+        return dt.time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a time HH:MM", param_hint=name) from exc
+
+
+@cli.command("schedule")
+@click.option(
+    "--inbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("inbox"),
+    show_default=True,
+    help="Hospital folders <HCODE>/ with drops (and corrections/); acknowledgements go to ack/.",
+)
+@click.option(
+    "--out-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(),
+    show_default=True,
+    help="Where archive/, settle/ and reconcile/ are written.",
+)
+@click.option(
+    "--settle-at",
+    default="01:00",
+    show_default=True,
+    metavar="HH:MM",
+    help="Daily time of the nightly settlement, in the configured time zone.",
+)
+@click.option(
+    "--poll",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="How often the inbox is looked at.",
+)
+@click.option(
+    "--quiet",
+    default=None,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long a drop must stay unchanged before it is ingested (default: 2 x --poll).",
+)
+@click.option("--today", default=None, hidden=True, envvar="CLEARINGHOUSE_TODAY")
+@_db_option
+@click.pass_context
+@_handled
+def schedule_command(
+    ctx: click.Context,
+    inbox: Path,
+    out_root: Path,
+    settle_at: str,
+    poll: float,
+    quiet: float | None,
+    today: str | None,
+    db_after: str | None,
+) -> None:
+    """Long-running: ingest drops as they land, settle nightly, close and reconcile months."""
+    from jobs.schedule import ScheduleOptions, configure_logging, run_schedule
+
+    options = ScheduleOptions(
+        inbox=inbox,
+        out_root=out_root,
+        settle_at=_clock_time(settle_at, "--settle-at"),
+        poll=poll,
+        quiet=2 * poll if quiet is None else quiet,
+        today=_date(today, "CLEARINGHOUSE_TODAY"),
+    )
+    configure_logging()
+    run_schedule(_settings(ctx, db_after), options)

@@ -404,7 +404,12 @@ def _ingest_one(
         owed = [claim_obligations(stored, shares)]
         if replaced.height:
             owed.append(reversals(replaced_obligations(conn, hcode, replaced), period))
-        store_obligations(conn, pl.concat(owed), chunk_rows=settings.sqlite_chunk_rows)
+        store_obligations(
+            conn,
+            pl.concat(owed),
+            drop_id=drop_id,
+            chunk_rows=settings.sqlite_chunk_rows,
+        )
         _keep_raw(settings, source.path, sha256)
         failpoint("ingest:before-commit")
     failpoint("ingest:after-commit")

@@ -264,10 +264,14 @@ def replaced_obligations(conn: Connection, hcode: str, replaced: pl.DataFrame) -
     return read_frame(conn, sql, schema=pl.Schema({"id": pl.Int64(), **OBLIGATION_SCHEMA}))
 
 
-def store_obligations(conn: Connection, obligations: pl.DataFrame, *, chunk_rows: int) -> None:
-    """Insert obligations (ids assigned here, under the write lock)."""
+def store_obligations(
+    conn: Connection, obligations: pl.DataFrame, *, drop_id: int, chunk_rows: int
+) -> None:
+    """Insert the obligations created by drop ``drop_id`` (ids assigned here, under the lock)."""
     first = next_id(conn, "obligation")
-    frame = obligations.sort("claim_version_id", "kind", "payer", "payee").with_columns(_ids(first))
+    frame = obligations.sort("claim_version_id", "kind", "payer", "payee").with_columns(
+        _ids(first), drop_id=pl.lit(drop_id, pl.Int64)
+    )
     insert_frame(conn, "obligation", frame, chunk_rows=chunk_rows)
 
 

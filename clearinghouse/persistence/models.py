@@ -295,6 +295,71 @@ class Obligation(Base):
     version: Mapped[int] = mapped_column(Integer)
     period: Mapped[str] = mapped_column(String(7))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
+    # The drop that created it (migration 0004): its received date is when it became payable.
+    drop_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+# --- settlement (migration 0004: every table here is final, triggers refuse UPDATE/DELETE) ---
+
+
+class SettlementRun(Base):
+    """A settlement run, identified by its cut-off: everything its files need, frozen."""
+
+    __tablename__ = "settlement_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = mapped_column(String(35), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # NIGHTLY or CLOSE
+    cutoff: Mapped[str] = mapped_column(String(10), unique=True)
+    period: Mapped[str | None] = mapped_column(String(7))  # the closed period (CLOSE)
+    created_at: Mapped[str] = mapped_column(String(32))  # ISO with the zone's offset
+    run_date: Mapped[dt.date] = mapped_column(Date)
+    reference_versions: Mapped[str] = mapped_column(Text)  # JSON [{id, label}]
+    directory_version_id: Mapped[int | None] = mapped_column(Integer)
+    clearing_name: Mapped[str] = mapped_column(Text)
+    clearing_account: Mapped[str] = mapped_column(Text)
+    clearing_bank: Mapped[str] = mapped_column(Text)
+    high_water: Mapped[int] = mapped_column(BigInteger)  # max obligation id when it ran
+    obligations: Mapped[int] = mapped_column(BigInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    participants: Mapped[int] = mapped_column(Integer)
+    transfers: Mapped[int] = mapped_column(Integer)
+    control_sum: Mapped[int] = mapped_column(BigInteger)  # Σ transfers out of CH
+    files: Mapped[str] = mapped_column(Text)  # JSON {name: sha256 | null}
+
+
+class RunSpan(Base):
+    """The obligations ``first_id..last_id`` (every id between) belong to ``run``.
+
+    Spans never overlap (an exclusion constraint on PostgreSQL, a trigger on SQLite), so an
+    obligation is in at most one run.
+    """
+
+    __tablename__ = "run_span"
+    first_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    run: Mapped[int] = mapped_column(ForeignKey("settlement_run.id"), index=True)
+
+
+class RunPosition(Base):
+    """A participant's gross and net position in a run."""
+
+    __tablename__ = "run_position"
+    run: Mapped[int] = mapped_column(ForeignKey("settlement_run.id"), primary_key=True)
+    participant: Mapped[str] = mapped_column(Text, primary_key=True)
+    gross_in: Mapped[int] = mapped_column(BigInteger)
+    gross_out: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+
+
+class RunCreditor(Base):
+    """The payment details of a run's net creditor, as the payment file names them."""
+
+    __tablename__ = "run_creditor"
+    run: Mapped[int] = mapped_column(ForeignKey("settlement_run.id"), primary_key=True)
+    participant: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    account: Mapped[str] = mapped_column(Text)
+    bank: Mapped[str | None] = mapped_column(Text)
 
 
 class ClaimPayer(Base):

@@ -1,0 +1,265 @@
+"""Settlement persistence: runs, their member spans, positions, creditors; periods.
+
+Everything written here is final (migration 0004's triggers refuse UPDATE and DELETE), except
+the period's status, which goes from OPEN to SETTLED once. Call the writers under the lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, insert, select, text, update
+
+from clearinghouse.persistence.bulk import insert_frame, read_frame
+from clearinghouse.persistence.db import next_id
+from clearinghouse.persistence.models import Period, SettlementRun
+
+__all__ = [
+    "MEMBER_SCHEMA",
+    "RunRecord",
+    "claim_versions_for",
+    "find_run",
+    "mark_settled",
+    "obligations_of",
+    "open_before",
+    "period_status",
+    "read_creditors",
+    "read_positions",
+    "run_members",
+    "run_spans",
+    "store_run",
+]
+
+#: An obligation as settlement reads it.
+MEMBER_SCHEMA = pl.Schema(
+    {
+        "id": pl.Int64(),
+        "payer": pl.String(),
+        "payee": pl.String(),
+        "amount": pl.Int64(),
+        "kind": pl.String(),
+        "claim_version_id": pl.Int64(),
+        "hcode": pl.String(),
+        "claim_type": pl.String(),
+        "claim_key": pl.String(),
+        "version": pl.Int64(),
+        "period": pl.String(),
+        "drop_id": pl.Int64(),
+    }
+)
+_COLUMNS = ", ".join(f"o.{name}" for name in MEMBER_SCHEMA.names())
+
+_SPAN_SCHEMA = pl.Schema({"first_id": pl.Int64(), "last_id": pl.Int64(), "run": pl.String()})
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A stored run: what its files need besides its members, positions and creditors."""
+
+    id: int
+    run_id: str
+    kind: str
+    cutoff: str
+    period: str | None
+    created_at: str
+    run_date: dt.date
+    reference_versions: list[dict[str, Any]]
+    directory_version_id: int | None
+    clearing_name: str
+    clearing_account: str
+    clearing_bank: str
+    high_water: int
+    obligations: int
+    gross: int
+    participants: int
+    transfers: int
+    control_sum: int
+    files: dict[str, str | None]
+
+
+def find_run(conn: Connection, cutoff: str) -> RunRecord | None:
+    table = SettlementRun.__table__
+    row = conn.execute(select(table).where(table.c.cutoff == cutoff)).first()
+    if row is None:
+        return None
+    return RunRecord(
+        id=row.id,
+        run_id=row.run_id,
+        kind=row.kind,
+        cutoff=row.cutoff,
+        period=row.period,
+        created_at=row.created_at,
+        run_date=row.run_date,
+        reference_versions=json.loads(row.reference_versions),
+        directory_version_id=row.directory_version_id,
+        clearing_name=row.clearing_name,
+        clearing_account=row.clearing_account,
+        clearing_bank=row.clearing_bank,
+        high_water=row.high_water,
+        obligations=row.obligations,
+        gross=row.gross,
+        participants=row.participants,
+        transfers=row.transfers,
+        control_sum=row.control_sum,
+        files=json.loads(row.files),
+    )
+
+
+def period_status(conn: Connection, period: str) -> str | None:
+    """OPEN, SETTLED, or None for a period nothing has landed in."""
+    value = conn.execute(select(Period.status).where(Period.period == period)).scalar()
+    return None if value is None else str(value)
+
+
+def run_spans(conn: Connection) -> pl.DataFrame:
+    """Every stored span with its run's ``run_id``: ``first_id, last_id, run``."""
+    sql = text(
+        "SELECT s.first_id, s.last_id, r.run_id AS run FROM run_span s "
+        "JOIN settlement_run r ON r.id = s.run"
+    )
+    return read_frame(conn, sql, _SPAN_SCHEMA)
+
+
+def obligations_of(
+    conn: Connection, *, period: str | None = None, through: dt.date | None = None
+) -> pl.DataFrame:
+    """Candidate obligations (settled or not): a period's, or those of the OPEN periods whose
+    drop was received on or before ``through``."""
+    if period is not None:
+        sql = text(f"SELECT {_COLUMNS} FROM obligation o WHERE o.period = :p").bindparams(p=period)
+    else:
+        sql = text(
+            f"SELECT {_COLUMNS} FROM obligation o "
+            "WHERE o.period IN (SELECT p.period FROM period p WHERE p.status = 'OPEN') "
+            "AND o.drop_id IN (SELECT d.id FROM claim_drop d WHERE d.received <= :t)"
+        ).bindparams(t=through)
+    return read_frame(conn, sql, MEMBER_SCHEMA)
+
+
+def open_before(conn: Connection, period: str) -> pl.DataFrame:
+    """``id, period`` of every obligation in an OPEN period before ``period``."""
+    sql = text(
+        "SELECT o.id, o.period FROM obligation o WHERE o.period < :p "
+        "AND o.period IN (SELECT q.period FROM period q WHERE q.status = 'OPEN')"
+    ).bindparams(p=period)
+    return read_frame(conn, sql, pl.Schema({"id": pl.Int64(), "period": pl.String()}))
+
+
+def run_members(conn: Connection, run: int) -> pl.DataFrame:
+    """The obligations of stored run ``run`` (through its spans)."""
+    sql = text(
+        f"SELECT {_COLUMNS} FROM run_span s JOIN obligation o "
+        "ON o.id >= s.first_id AND o.id <= s.last_id WHERE s.run = :r"
+    ).bindparams(r=run)
+    return read_frame(conn, sql, MEMBER_SCHEMA)
+
+
+def read_positions(conn: Connection, run: int) -> pl.DataFrame:
+    sql = text(
+        "SELECT participant, gross_in, gross_out, net FROM run_position WHERE run = :r"
+    ).bindparams(r=run)
+    schema = pl.Schema(
+        {"participant": pl.String(), "gross_in": pl.Int64(), "gross_out": pl.Int64(),
+         "net": pl.Int64()}
+    )  # fmt: skip
+    return read_frame(conn, sql, schema).sort("participant")
+
+
+def read_creditors(conn: Connection, run: int) -> pl.DataFrame:
+    sql = text(
+        "SELECT participant, name, account, bank FROM run_creditor WHERE run = :r"
+    ).bindparams(r=run)
+    schema = pl.Schema(
+        {"participant": pl.String(), "name": pl.String(), "account": pl.String(),
+         "bank": pl.String()}
+    )  # fmt: skip
+    return read_frame(conn, sql, schema).sort("participant")
+
+
+def claim_versions_for(conn: Connection, period: str) -> pl.DataFrame:
+    """The period's claim versions and every version its obligations name, with their codes:
+    ``id, hcode, claim_type, claim_key, version, status, codes, allowed, in_period``."""
+    scope = (
+        "(SELECT cv.id FROM claim_version cv WHERE cv.period = :p "
+        "UNION SELECT o.claim_version_id FROM obligation o WHERE o.period = :p)"
+    )
+    versions = read_frame(
+        conn,
+        text(
+            "SELECT cv.id, cv.hcode, cv.claim_type, cv.claim_key, cv.version, cv.status, "
+            f"cv.allowed, cv.period FROM claim_version cv WHERE cv.id IN {scope}"
+        ).bindparams(p=period),
+        pl.Schema(
+            {
+                "id": pl.Int64(),
+                "hcode": pl.String(),
+                "claim_type": pl.String(),
+                "claim_key": pl.String(),
+                "version": pl.Int64(),
+                "status": pl.String(),
+                "allowed": pl.Int64(),
+                "period": pl.String(),
+            }
+        ),
+    )
+    codes = read_frame(
+        conn,
+        text(
+            f"SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
+            f"WHERE cc.claim_version_id IN {scope}"
+        ).bindparams(p=period),
+        pl.Schema({"id": pl.Int64(), "code": pl.String()}),
+    )
+    joined = codes.group_by("id").agg(codes=pl.col("code").unique().sort().str.join(";"))
+    return (
+        versions.join(joined, on="id", how="left")
+        .with_columns(pl.col("codes").fill_null(""), in_period=pl.col("period") == period)
+        .drop("period")
+    )
+
+
+def store_run(
+    conn: Connection,
+    record: RunRecord,
+    *,
+    spans: pl.DataFrame,
+    positions: pl.DataFrame,
+    creditors: pl.DataFrame,
+    chunk_rows: int,
+) -> int:
+    """Insert a run with its spans, positions and creditors; its database id."""
+    run = next_id(conn, "settlement_run")
+    values = {
+        name: getattr(record, name)
+        for name in RunRecord.__dataclass_fields__
+        if name not in ("id", "reference_versions", "files")
+    }
+    conn.execute(
+        insert(SettlementRun).values(
+            id=run,
+            reference_versions=json.dumps(record.reference_versions, ensure_ascii=False),
+            files=json.dumps(record.files, ensure_ascii=False),
+            **values,
+        )
+    )
+    tagged = pl.lit(run, pl.Int64).alias("run")
+    insert_frame(conn, "run_span", spans.with_columns(tagged), chunk_rows=chunk_rows)
+    insert_frame(conn, "run_position", positions.with_columns(tagged), chunk_rows=chunk_rows)
+    insert_frame(conn, "run_creditor", creditors.with_columns(tagged), chunk_rows=chunk_rows)
+    return run
+
+
+def mark_settled(conn: Connection, period: str, closed_at: dt.datetime) -> None:
+    """The period becomes SETTLED for good (created so if nothing ever landed in it)."""
+    if period_status(conn, period) is None:
+        conn.execute(insert(Period).values(period=period, status="SETTLED", closed_at=closed_at))
+    else:
+        conn.execute(
+            update(Period)
+            .where(Period.period == period)
+            .values(status="SETTLED", closed_at=closed_at)
+        )

@@ -1,0 +1,472 @@
+"""``clearinghouse settle``: the nightly run (``--through``) and the month close (``--period``).
+
+Under the global write lock (so ingests and runs never interleave): if the run exists, its
+files are rebuilt from the stored run and must hash as recorded; else the run's obligations are
+chosen, netted through ``CH``, checked to sum to zero, written to a staging folder and hashed,
+and the run is recorded (spans, positions, creditors, hashes; the period SETTLED at a close) in
+the same transaction. After the commit the staged files take their place in ``--out``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from sqlalchemy import Connection, Engine, select
+
+from clearinghouse.errors import Problem, UsageError
+from clearinghouse.money import format_baht
+from clearinghouse.netting import positions, transfers
+from clearinghouse.persistence.db import locked_transaction, require_schema
+from clearinghouse.persistence.models import Drop, ReferenceVersion
+from clearinghouse.persistence.reference_store import latest_version, load_reference
+from clearinghouse.persistence.settlement_store import (
+    RunRecord,
+    claim_versions_for,
+    find_run,
+    mark_settled,
+    obligations_of,
+    open_before,
+    period_status,
+    read_creditors,
+    read_positions,
+    run_members,
+    run_spans,
+    store_run,
+)
+from clearinghouse.settings import Settings
+from clearinghouse.settlement import (
+    attach_runs,
+    check_balanced,
+    fund_statements,
+    hospital_statements,
+    listing,
+    spans,
+)
+from formats.pain001 import Creditor, PaymentRun, pain001_bytes
+from formats.settlement_files import (
+    MANIFEST,
+    PAIN,
+    fund_statement_rows,
+    hospital_statement_rows,
+    listing_rows,
+    manifest_bytes,
+    position_rows,
+    transfer_rows,
+    write_frame,
+)
+
+__all__ = ["RunResult", "SettleRequest", "describe", "months_to_close", "settle", "today_in"]
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_CREDITOR_SCHEMA = pl.Schema(
+    {"participant": pl.String(), "name": pl.String(), "account": pl.String(),
+     "bank": pl.String()}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SettleRequest:
+    out: Path
+    through: dt.date | None = None  # exactly one of through / period
+    period: str | None = None  # "YYYY-MM"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    cutoff: str
+    kind: str  # NIGHTLY or CLOSE
+    created: bool  # False when answered from the stored run
+    obligations: int
+    transfers: int
+    out: Path
+    gross: int = 0
+    moved: int = 0
+
+
+def today_in(settings: Settings) -> dt.date:
+    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def _month_end(period: str) -> dt.date:
+    year, month = int(period[:4]), int(period[5:])
+    first_next = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def _cutoff(request: SettleRequest, today: dt.date) -> tuple[str, str]:
+    """``(cutoff, kind)``, or UsageError for the refusals that need no database."""
+    if (request.through is None) == (request.period is None):
+        raise UsageError("settle needs exactly one of --through YYYY-MM-DD or --period YYYY-MM")
+    if request.through is not None:
+        if request.through >= today:
+            raise UsageError(
+                f"--through {request.through} is not before today ({today}): a nightly run "
+                "settles days that have ended"
+            )
+        return request.through.isoformat(), "NIGHTLY"
+    assert request.period is not None
+    if not _PERIOD.match(request.period):
+        raise UsageError(f"--period {request.period!r} is not a month YYYY-MM")
+    if _month_end(request.period) >= today:
+        raise UsageError(
+            f"month {request.period} has not ended (today is {today}): it can be closed from "
+            f"{_month_end(request.period) + dt.timedelta(days=1)}"
+        )
+    return request.period, "CLOSE"
+
+
+def months_to_close(
+    engine: Engine, settings: Settings, *, today: dt.date | None = None
+) -> list[str]:
+    """The ended months still OPEN, oldest first."""
+    today = today or today_in(settings)
+    with engine.connect() as conn:
+        rows = conn.execute(select_open_periods()).scalars().all()
+    return sorted(p for p in rows if _month_end(p) < today)
+
+
+def select_open_periods() -> Any:
+    from clearinghouse.persistence.models import Period
+
+    return select(Period.period).where(Period.status == "OPEN")
+
+
+# --- composing a run ------------------------------------------------------------------------
+
+
+def _directory(conn: Connection) -> tuple[int | None, pl.DataFrame]:
+    """Payment details of every participant in the newest reference version."""
+    version = latest_version(conn)
+    if version is None:
+        return None, pl.DataFrame(schema=_CREDITOR_SCHEMA)
+    _, frames = load_reference(conn, version, tables=["hospitals", "funds"])
+    hospitals = frames["hospitals"].select(
+        participant=pl.format("H:{}", "hcode"), name="name", account="account", bank="bank"
+    )
+    funds = frames["funds"].select(
+        participant=pl.format("F:{}", "code"), name="name", account="account", bank="bank"
+    )
+    return version, pl.concat([hospitals, funds]).cast(_CREDITOR_SCHEMA)
+
+
+def _creditors(position: pl.DataFrame, directory: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    wanted = position.filter(pl.col("net") > 0).select("participant")
+    found = wanted.join(directory, on="participant", how="left")
+    missing = found.filter(pl.col("account").fill_null("") == "")["participant"].to_list()
+    if missing:
+        raise Problem(
+            f"run {run_id}: no bank account in the reference data for "
+            f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}: nothing was settled"
+        )
+    return found.with_columns(pl.col("bank").replace("", None)).sort("participant")
+
+
+def _reference_versions(conn: Connection, drop_ids: pl.Series) -> list[dict[str, Any]]:
+    ids = sorted(int(i) for i in drop_ids.drop_nulls().unique().to_list())
+    if not ids:
+        return []
+    versions: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        rows = conn.execute(
+            select(Drop.reference_version_id).where(Drop.id.in_(chunk)).distinct()
+        ).scalars()
+        versions.update(int(v) for v in rows if v is not None)
+    if not versions:
+        return []
+    labels = conn.execute(
+        select(ReferenceVersion.id, ReferenceVersion.label).where(
+            ReferenceVersion.id.in_(sorted(versions))
+        )
+    ).all()
+    return [{"id": int(i), "label": str(label)} for i, label in sorted(labels)]
+
+
+def _statement_inputs(conn: Connection, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    month = attach_runs(obligations_of(conn, period=period), run_spans(conn))
+    return month, claim_versions_for(conn, period)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _manifest(record: RunRecord, rows: Mapping[str, int], position: pl.DataFrame) -> bytes:
+    money = pl.DataFrame(
+        {
+            "gross": [record.gross],
+            "moved": [record.control_sum],
+            "into": [int(position.filter(pl.col("net") < 0)["net"].sum()) * -1],
+            "net": [int(position["net"].sum())],
+        },
+        schema={"gross": pl.Int64, "moved": pl.Int64, "into": pl.Int64, "net": pl.Int64},
+    ).select(format_baht(pl.col(c)) for c in ("gross", "moved", "into", "net"))
+    gross, moved, into, net = money.row(0)
+    return manifest_bytes(
+        {
+            "run_id": record.run_id,
+            "kind": record.kind,
+            "cutoff": record.cutoff,
+            "period": record.period,
+            "created_at": record.created_at,
+            "run_date": record.run_date.isoformat(),
+            "reference_versions": record.reference_versions,
+            "clearing_account": {
+                "name": record.clearing_name,
+                "account": record.clearing_account,
+                "bank": record.clearing_bank,
+            },
+            "rows": dict(rows),
+            "control_totals": {
+                "obligations_gross": gross,
+                "netted": moved,
+                "into_ch": into,
+                "out_of_ch": moved,
+                "net_sum": net,
+            },
+            "files": record.files,
+        }
+    )
+
+
+def _write_files(
+    staging: Path,
+    record: RunRecord,
+    members: pl.DataFrame,
+    position: pl.DataFrame,
+    creditors: pl.DataFrame,
+    month: tuple[pl.DataFrame, pl.DataFrame] | None,
+) -> dict[str, str | None]:
+    """Write every file of the run into ``staging``; their SHA-256 (manifest excluded)."""
+    files: dict[str, str | None] = {
+        "positions.csv": write_frame(position_rows(position), staging / "positions.csv"),
+        "transfers.csv": write_frame(transfer_rows(transfers(position)), staging / "transfers.csv"),
+        "obligations.csv": write_frame(listing_rows(listing(members)), staging / "obligations.csv"),
+    }
+    if creditors.is_empty():
+        files[PAIN] = None
+    else:
+        payment = PaymentRun(
+            run_id=record.run_id,
+            created_at=record.created_at,
+            execution_date=record.run_date,
+            debtor_name=record.clearing_name,
+            debtor_account=record.clearing_account,
+            debtor_bank=record.clearing_bank,
+            creditors=tuple(
+                Creditor(
+                    participant=row["participant"],
+                    amount=int(row["net"]),
+                    name=row["name"],
+                    account=row["account"],
+                    bank=row["bank"],
+                )
+                for row in creditors.join(
+                    position.select("participant", "net"), on="participant"
+                ).iter_rows(named=True)
+            ),
+        )
+        body = pain001_bytes(payment)
+        (staging / PAIN).write_bytes(body)
+        files[PAIN] = hashlib.sha256(body).hexdigest()
+    if month is not None:
+        obligations, versions = month
+        hospital = hospital_statements(obligations, versions)
+        for (code,), part in hospital.partition_by(
+            "hospital", as_dict=True, maintain_order=True
+        ).items():
+            name = f"statements/H_{code}.csv"
+            files[name] = write_frame(hospital_statement_rows(part), staging / name)
+        fund = fund_statements(obligations)
+        for (code,), part in fund.partition_by("fund", as_dict=True, maintain_order=True).items():
+            name = f"statements/F_{code}.csv"
+            files[name] = write_frame(fund_statement_rows(part), staging / name)
+    return files
+
+
+def _place(staging: Path, out: Path, record: RunRecord, rows: Mapping[str, int],
+           position: pl.DataFrame) -> None:  # fmt: skip
+    """Move the staged files into ``out`` (replacing), then write the manifest."""
+    for name, digest in record.files.items():
+        target = out / name
+        if digest is None:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).replace(target)
+    manifest = out / MANIFEST
+    partial = staging / MANIFEST
+    partial.write_bytes(_manifest(record, rows, position))
+    partial.replace(manifest)
+
+
+def _rows(record: RunRecord) -> dict[str, int]:
+    return {
+        "obligations": record.obligations,
+        "positions": record.participants,
+        "transfers": record.transfers,
+        "statements": sum(1 for name in record.files if name.startswith("statements/")),
+    }
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def _new_run(
+    conn: Connection,
+    settings: Settings,
+    staging: Path,
+    cutoff: str,
+    kind: str,
+    clock: dt.datetime,
+) -> tuple[RunRecord, pl.DataFrame]:
+    run_id = f"CH-{cutoff}"
+    every_span = run_spans(conn)
+    if kind == "CLOSE":
+        earlier = attach_runs(open_before(conn, cutoff), every_span)
+        loose = sorted(earlier.filter(pl.col("run").is_null())["period"].unique().to_list())
+        if loose:
+            raise UsageError(
+                f"month {loose[0]} still holds unsettled obligations: close it first "
+                f"(settle --period {loose[0]})"
+            )
+        if period_status(conn, cutoff) == "SETTLED":  # closed by a run with another cut-off
+            raise UsageError(f"month {cutoff} is already settled")
+        candidates = obligations_of(conn, period=cutoff)
+    else:
+        candidates = obligations_of(conn, through=dt.date.fromisoformat(cutoff))
+    members = attach_runs(candidates, every_span).filter(pl.col("run").is_null())
+    position = positions(members)
+    check_balanced(position, run_id)
+    version, directory = _directory(conn)
+    creditors = _creditors(position, directory, run_id)
+    moved = int(position.filter(pl.col("net") > 0)["net"].sum())
+    high = conn.execute(select_max_obligation()).scalar()
+    record = RunRecord(
+        id=0,
+        run_id=run_id,
+        kind=kind,
+        cutoff=cutoff,
+        period=cutoff if kind == "CLOSE" else None,
+        created_at=clock.isoformat(),
+        run_date=clock.date(),
+        reference_versions=_reference_versions(conn, members["drop_id"]),
+        directory_version_id=version,
+        clearing_name=settings.clearing_name,
+        clearing_account=settings.clearing_account,
+        clearing_bank=settings.clearing_bank,
+        high_water=int(high or 0),
+        obligations=members.height,
+        gross=int(members["amount"].sum()),
+        participants=position.height,
+        transfers=int((position["net"] != 0).sum()),
+        control_sum=moved,
+        files={},
+    )
+    month = None
+    if kind == "CLOSE":
+        month_obligations, versions = _statement_inputs(conn, cutoff)
+        month_obligations = month_obligations.with_columns(
+            run=pl.col("run").fill_null(pl.lit(run_id))
+        )
+        month = (month_obligations, versions)
+    files = _write_files(staging, record, members, position, creditors, month)
+    record = replace(record, files=files)
+    store_run(
+        conn,
+        record,
+        spans=spans(members["id"]),
+        positions=position,
+        creditors=creditors.select("participant", "name", "account", "bank"),
+        chunk_rows=settings.sqlite_chunk_rows,
+    )
+    if kind == "CLOSE":
+        mark_settled(conn, cutoff, clock.replace(tzinfo=None))
+    return record, position
+
+
+def select_max_obligation() -> Any:
+    from sqlalchemy import func
+
+    from clearinghouse.persistence.models import Obligation
+
+    return select(func.max(Obligation.id))
+
+
+def _stored_run(conn: Connection, staging: Path, record: RunRecord) -> pl.DataFrame:
+    """Rebuild a stored run's files into ``staging``; Problem if a hash differs."""
+    position = read_positions(conn, record.id)
+    creditors = read_creditors(conn, record.id)
+    members = run_members(conn, record.id)
+    month = _statement_inputs(conn, record.period) if record.period is not None else None
+    rebuilt = _write_files(staging, record, members, position, creditors, month)
+    differ = sorted(
+        name for name in set(rebuilt) | set(record.files)
+        if rebuilt.get(name) != record.files.get(name)
+    )  # fmt: skip
+    if differ:
+        raise Problem(
+            f"run {record.run_id}: rebuilt {', '.join(differ[:5])} no longer match the hashes "
+            "the run recorded; the stored files were not replaced"
+        )
+    return position
+
+
+def settle(
+    engine: Engine, settings: Settings, request: SettleRequest, *, today: dt.date | None = None
+) -> RunResult:
+    """Run (or answer from the stored run) one settlement; the files land in ``request.out``."""
+    zone = ZoneInfo(settings.timezone)
+    today = today or today_in(settings)
+    cutoff, kind = _cutoff(request, today)
+    require_schema(engine)
+    out = request.out
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        with locked_transaction(engine) as conn:
+            stored = find_run(conn, cutoff)
+            if stored is not None:
+                position = _stored_run(conn, staging, stored)
+                record, created = stored, False
+            else:
+                clock = dt.datetime.now(zone).replace(microsecond=0)
+                record, position = _new_run(conn, settings, staging, cutoff, kind, clock)
+                created = True
+        _place(staging, out, record, _rows(record), position)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RunResult(
+        run_id=record.run_id,
+        cutoff=record.cutoff,
+        kind=record.kind,
+        created=created,
+        obligations=record.obligations,
+        transfers=record.transfers,
+        out=out,
+        gross=record.gross,
+        moved=record.control_sum,
+    )
+
+
+def describe(result: RunResult) -> str:
+    """The line ``settle`` prints."""
+    amounts = pl.DataFrame({"gross": [result.gross], "moved": [result.moved]}).select(
+        format_baht(pl.col("gross")), format_baht(pl.col("moved"))
+    )
+    gross, moved = amounts.row(0)
+    how = "settled" if result.created else "stored run, files rewritten"
+    return (
+        f"{result.run_id} ({result.kind}, {how}): {result.obligations} obligations, "
+        f"gross {gross} THB, moved {moved} THB in {result.transfers} transfers -> {result.out}"
+    )
