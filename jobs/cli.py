@@ -285,14 +285,28 @@ def settle_command(
         engine.dispose()
 
 
-def main() -> None:
-    """Console entry point."""
-    cli(obj={})
+@cli.command("reconcile")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The period (month).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the report."
+)
+@_db_option
+@click.pass_context
+@_handled
+def reconcile_command(ctx: click.Context, period: str, out: Path, db_after: str | None) -> None:
+    """Write the period's reconciliation report; exit 1 on any break."""
+    from clearinghouse.persistence.db import make_engine
+    from jobs.reconcile import describe, reconcile
 
-
-def main() -> None:
-    """Console entry point."""
-    cli(obj={})
+    settings = _settings(ctx, db_after)
+    engine = make_engine(settings.db)
+    try:
+        result = reconcile(engine, settings, period, out)
+    finally:
+        engine.dispose()
+    click.echo(describe(result))
+    if result.breaks:
+        sys.exit(1)
 
 
 # --- schedule ---------------------------------------------------------------------------------
@@ -370,3 +384,8 @@ def schedule_command(
     )
     configure_logging()
     run_schedule(_settings(ctx, db_after), options)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(obj={})
