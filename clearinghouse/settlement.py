@@ -171,7 +171,8 @@ def hospital_statements(obligations: pl.DataFrame, versions: pl.DataFrame) -> pl
         run=pl.lit(None, pl.String),
         status="status",
         codes="codes",
-        allowed="allowed",
+        # Money follows status: a rejected version allows nothing (as in the claims export).
+        allowed=pl.when(pl.col("status") == "C").then(0).otherwise(pl.col("allowed")),
     )
     rows = pl.concat([owed, nopay], how="diagonal").with_columns(
         net=pl.lit(None, pl.Int64), total=pl.lit(0, pl.Int8)

@@ -65,7 +65,15 @@ from formats.settlement_files import (
     write_frame,
 )
 
-__all__ = ["RunResult", "SettleRequest", "describe", "months_to_close", "settle", "today_in"]
+__all__ = [
+    "RunResult",
+    "SettleRequest",
+    "describe",
+    "months_to_close",
+    "rebuild_run",
+    "settle",
+    "today_in",
+]
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _CREDITOR_SCHEMA = pl.Schema(
@@ -193,8 +201,12 @@ def _reference_versions(conn: Connection, drop_ids: pl.Series) -> list[dict[str,
     return [{"id": int(i), "label": str(label)} for i, label in sorted(labels)]
 
 
-def _statement_inputs(conn: Connection, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    month = attach_runs(obligations_of(conn, period=period), run_spans(conn))
+def _statement_inputs(
+    conn: Connection, period: str, month: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The month's obligations with their runs (read unless given) and its claim versions."""
+    if month is None:
+        month = attach_runs(obligations_of(conn, period=period), run_spans(conn))
     return month, claim_versions_for(conn, period)
 
 
@@ -345,7 +357,8 @@ def _new_run(
         candidates = obligations_of(conn, period=cutoff)
     else:
         candidates = obligations_of(conn, through=dt.date.fromisoformat(cutoff))
-    members = attach_runs(candidates, every_span).filter(pl.col("run").is_null())
+    candidates = attach_runs(candidates, every_span)
+    members = candidates.filter(pl.col("run").is_null())
     position = positions(members)
     check_balanced(position, run_id)
     version, directory = _directory(conn)
@@ -375,11 +388,9 @@ def _new_run(
     )
     month = None
     if kind == "CLOSE":
-        month_obligations, versions = _statement_inputs(conn, cutoff)
-        month_obligations = month_obligations.with_columns(
-            run=pl.col("run").fill_null(pl.lit(run_id))
-        )
-        month = (month_obligations, versions)
+        # The candidates are the month's obligations; this run takes every unsettled one.
+        settled = candidates.with_columns(pl.col("run").fill_null(pl.lit(run_id)))
+        month = _statement_inputs(conn, cutoff, settled)
     files = _write_files(staging, record, members, position, creditors, month)
     record = replace(record, files=files)
     store_run(
@@ -403,13 +414,18 @@ def select_max_obligation() -> Any:
     return select(func.max(Obligation.id))
 
 
-def _stored_run(conn: Connection, staging: Path, record: RunRecord) -> pl.DataFrame:
-    """Rebuild a stored run's files into ``staging``; Problem if a hash differs."""
+def rebuild_run(conn: Connection, record: RunRecord, folder: Path) -> dict[str, str | None]:
+    """Rebuild a stored run's files into ``folder`` from the database; their SHA-256."""
     position = read_positions(conn, record.id)
     creditors = read_creditors(conn, record.id)
     members = run_members(conn, record.id)
     month = _statement_inputs(conn, record.period) if record.period is not None else None
-    rebuilt = _write_files(staging, record, members, position, creditors, month)
+    return _write_files(folder, record, members, position, creditors, month)
+
+
+def _stored_run(conn: Connection, staging: Path, record: RunRecord) -> pl.DataFrame:
+    """Rebuild a stored run's files into ``staging``; Problem if a hash differs."""
+    rebuilt = rebuild_run(conn, record, staging)
     differ = sorted(
         name for name in set(rebuilt) | set(record.files)
         if rebuilt.get(name) != record.files.get(name)
@@ -419,7 +435,7 @@ def _stored_run(conn: Connection, staging: Path, record: RunRecord) -> pl.DataFr
             f"run {record.run_id}: rebuilt {', '.join(differ[:5])} no longer match the hashes "
             "the run recorded; the stored files were not replaced"
         )
-    return position
+    return read_positions(conn, record.id)
 
 
 def settle(
@@ -431,7 +447,10 @@ def settle(
     cutoff, kind = _cutoff(request, today)
     require_schema(engine)
     out = request.out
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out} cannot be a folder: {exc.strerror or exc}") from exc
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
         with locked_transaction(engine) as conn:

@@ -183,9 +183,12 @@ def read_creditors(conn: Connection, run: int) -> pl.DataFrame:
 def claim_versions_for(conn: Connection, period: str) -> pl.DataFrame:
     """The period's claim versions and every version its obligations name, with their codes:
     ``id, hcode, claim_type, claim_key, version, status, codes, allowed, in_period``."""
+    # CLAIM and REFER obligations are in their version's period; only a REVERSAL can name a
+    # version of an earlier period.
     scope = (
         "(SELECT cv.id FROM claim_version cv WHERE cv.period = :p "
-        "UNION SELECT o.claim_version_id FROM obligation o WHERE o.period = :p)"
+        "UNION SELECT o.claim_version_id FROM obligation o "
+        "WHERE o.period = :p AND o.kind = 'REVERSAL')"
     )
     versions = read_frame(
         conn,
