@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["format_baht", "format_scaled", "parse_int", "parse_satang", "parse_scaled"]
+__all__ = ["baht", "format_baht", "format_scaled", "parse_int", "parse_satang", "parse_scaled"]
 
 #: Integer digits accepted before the point; the value is computed in Int128, then a result
 #: outside Int64 becomes null.
@@ -82,3 +82,10 @@ def format_scaled(col: pl.Expr, decimals: int) -> pl.Expr:
 def format_baht(col: pl.Expr) -> pl.Expr:
     """Format ``Int64`` satang as baht with exactly two decimals: ``-12.05``, ``0.00``."""
     return format_scaled(col, 2)
+
+
+def baht(satang: int) -> str:
+    """One amount (integer satang) as baht with two decimals, for a printed line."""
+    sign = "-" if satang < 0 else ""
+    whole, cents = divmod(abs(satang), 100)
+    return f"{sign}{whole}.{cents:02d}"

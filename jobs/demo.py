@@ -1,4 +1,9 @@
-"""The demo: a fresh database, generated drops, reference data, ingest, a summary table."""
+"""The demo: the whole cycle in a fresh database.
+
+Generate drops and reference data, init, load the reference, ingest everything received on the
+as-of date, close that month (settle --period), reconcile it; print the claims per hospital,
+the money per fund, the netting effect and where every output is.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from clearinghouse.money import format_baht
+from clearinghouse.money import baht, format_baht
 from clearinghouse.persistence.bulk import read_frame
 from clearinghouse.persistence.db import make_engine
 from clearinghouse.settings import Settings, load_settings
+from jobs.reconcile import reconcile
 from jobs.runner import run_generate, run_ingest
+from jobs.settle import RunResult, SettleRequest, describe, settle
 from jobs.setup import initialise, load_reference_dir
 
-__all__ = ["DEMO_AS_OF", "hospital_summary", "run_demo"]
+__all__ = ["DEMO_AS_OF", "fund_money", "hospital_summary", "run_demo"]
 
 DEMO_AS_OF = dt.date(2026, 10, 31)
 
@@ -74,6 +81,31 @@ def hospital_summary(settings: Settings) -> pl.DataFrame:
     )
 
 
+def fund_money(positions_csv: Path) -> Table:
+    """Money per fund in a run: paid out, received (referral charges), net."""
+    position = pl.read_csv(positions_csv, infer_schema=False)  # the amounts exactly as written
+    funds = position.filter(pl.col("participant").str.starts_with("F:"))
+    table = Table(title="Money per fund in the month close (THB)")
+    for name, label in (("participant", "fund"), ("gross_out", "paid"),
+                        ("gross_in", "received"), ("net", "net")):  # fmt: skip
+        table.add_column(label, justify="left" if name == "participant" else "right")
+    for row in funds.select("participant", "gross_out", "gross_in", "net").iter_rows():
+        table.add_row(*[str(v) for v in row])
+    return table
+
+
+def _close_and_reconcile(base: Settings, workdir: Path) -> tuple[RunResult, Path, int]:
+    period = f"{DEMO_AS_OF:%Y-%m}"
+    engine = make_engine(base.db)
+    try:
+        run = settle(engine, base, SettleRequest(out=workdir / "settle" / period, period=period))
+        click.echo(describe(run))
+        report = reconcile(engine, base, period, workdir / "reconcile" / period)
+    finally:
+        engine.dispose()
+    return run, report.out, report.breaks
+
+
 def run_demo(workdir: Path, *, claims: int, settings: Settings | None = None) -> None:
     """Run the whole current cycle in ``workdir`` and print where everything is."""
     if workdir.exists():
@@ -104,9 +136,27 @@ def run_demo(workdir: Path, *, claims: int, settings: Settings | None = None) ->
         table.add_row(*[str(v) for v in row])
     totals = summary.select(pl.col(numeric).sum()).with_columns(format_baht(pl.col("allowed")))
     table.add_row("TOTAL", *[str(v) for v in totals.row(0)], "")
-    Console(width=None if sys.stdout.isatty() else 120).print(table)
-    click.echo(f"drops: {len(results)}; database: {base.db}")
-    click.echo(
-        f"acknowledgements: {workdir / 'ack'}; raw store: {base.raw_store}; "
-        f"generated inbox: {data / 'inbox'}"
-    )
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(table)
+    run, report, breaks = _close_and_reconcile(base, workdir)
+    console.print(fund_money(run.out / "positions.csv"))
+    if run.gross:
+        click.echo(
+            f"netting effect: {run.obligations} obligations worth {baht(run.gross)} THB settled "
+            f"by {run.transfers} transfers moving {baht(run.moved)} THB "
+            f"({1 - run.moved / run.gross:.2%} of the gross never moves)"
+        )
+    click.echo(f"reconciliation: {breaks} breaks")
+    click.echo("where everything is:")
+    for label, where in (
+        ("database", base.db),
+        ("generated inbox", data / "inbox"),
+        ("reference data", data / "reference"),
+        ("acknowledgements", workdir / "ack"),
+        ("raw store", base.raw_store),
+        ("settlement files", run.out),
+        ("statements", run.out / "statements"),
+        ("reconciliation", report / "reconciliation.html"),
+    ):
+        click.echo(f"  {label:18} {where}")
+    click.echo(f"drops ingested: {len(results)}")
