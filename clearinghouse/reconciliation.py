@@ -15,14 +15,13 @@ from typing import Any
 
 import polars as pl
 
-from clearinghouse.money import format_baht
+from clearinghouse.money import baht, format_baht
 from clearinghouse.netting import positions, transfers
 
 __all__ = [
     "BREAK_SCHEMA",
     "CHECK_TITLES",
     "Check",
-    "baht",
     "by_fund",
     "by_hospital",
     "by_status",
@@ -101,11 +100,6 @@ def compare(name: str, subjects: pl.DataFrame, expected: str, actual: str) -> Ch
 def not_applicable(name: str) -> Check:
     """A check that needs the month's close, on an open month."""
     return Check(name, "n/a", "n/a", "n/a", 0, pl.DataFrame(schema=BREAK_SCHEMA))
-
-
-def baht(satang: int) -> str:
-    """One amount as baht text (the frames use :func:`format_baht` directly)."""
-    return str(pl.DataFrame({"v": [satang]}, schema={"v": pl.Int64}).select(_money("v")).item())
 
 
 def ratio(gross: int, netted: int) -> str | None:

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, select
 from clearinghouse import reconciliation as rc
 from clearinghouse.errors import DropRefused, UsageError
 from clearinghouse.linking import link
-from clearinghouse.money import parse_satang
+from clearinghouse.money import baht, parse_satang
 from clearinghouse.persistence.bulk import read_frame
 from clearinghouse.persistence.db import require_schema
 from clearinghouse.persistence.models import Period
@@ -280,7 +280,7 @@ def _run_checks(
             rows.append({
                 "run_id": record.run_id, "cutoff": record.cutoff, "kind": record.kind,
                 "created_at": record.created_at, "obligations": record.obligations,
-                "gross": rc.baht(record.gross), "netted": rc.baht(moved),
+                "gross": baht(record.gross), "netted": baht(moved),
                 "netting_effect": rc.ratio(record.gross, moved),
             })  # fmt: skip
     empty = pl.DataFrame(schema=_schema("subject:s expected:s actual:s"))
@@ -345,8 +345,8 @@ def _checks(r: _Reads, drops: pl.DataFrame, runs: tuple[pl.DataFrame, pl.DataFra
         hospitals = r.versions.select(pl.format("H:{}", "hcode"))[:, 0].unique()
         listed = statements.filter(pl.col("kind") != "TOTAL")
         checks.append(rc.compare("statements", rc.statement_sums(sums, hospitals, statements),
-                                 rc.baht(int(r.refs["amount"].sum())),
-                                 rc.baht(int(listed["received"].sum()))))  # fmt: skip
+                                 baht(int(r.refs["amount"].sum())),
+                                 baht(int(listed["received"].sum()))))  # fmt: skip
     settled = r.refs.filter(pl.col("run").is_not_null()).height
     matching = hashes.filter(pl.col("expected") == pl.col("actual")).height
     broken = balance.filter(pl.col("expected") != pl.col("actual"))["subject"]
