@@ -738,13 +738,14 @@ def test_run_tables_refuse_update_and_delete_and_overlapping_spans(
 # --- 7. PostgreSQL: concurrent runs and the write lock ------------------------------------------
 
 
-def require_postgresql(db: str) -> None:
-    if not db.startswith("postgresql"):
-        pytest.skip("SQLite serializes writers by itself (BEGIN IMMEDIATE); the lock is PG's")
+#: SQLite serializes writers by itself (BEGIN IMMEDIATE); the advisory lock is PostgreSQL's.
+postgresql_only = pytest.mark.parametrize(
+    "db", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
+)
 
 
+@postgresql_only
 def test_two_closes_at_once_record_one_run(example: str, tmp_path: Path) -> None:
-    require_postgresql(example)
     outs = [tmp_path / "a", tmp_path / "b"]
     started = [spawn(example, "settle", "--period", "2026-10", "--out", str(o), cwd=tmp_path)
                for o in outs]  # fmt: skip
@@ -775,10 +776,10 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
+@postgresql_only
 def test_a_run_waits_for_the_lock_and_a_later_ingest_goes_to_a_later_run(
     ready: str, tmp_path: Path
 ) -> None:
-    require_postgresql(ready)
     db = ready
     ingest(db, DROP_10713, "10713", "2026-10-02")
     nightly = tmp_path / "nightly-2026-10-03"
