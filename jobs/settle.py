@@ -294,11 +294,14 @@ def _write_files(
     if month is not None:
         obligations, versions = month
         hospital = hospital_statements(obligations, versions)
-        for (code,), part in hospital.partition_by(
-            "hospital", as_dict=True, maintain_order=True
+        written = pl.concat(
+            [hospital.select("hospital"), hospital_statement_rows(hospital)], how="horizontal"
+        )
+        for (code,), part in written.partition_by(
+            "hospital", as_dict=True, maintain_order=True, include_key=False
         ).items():
             name = f"statements/H_{code}.csv"
-            files[name] = write_frame(hospital_statement_rows(part), staging / name)
+            files[name] = write_frame(part, staging / name)
         fund = fund_statements(obligations)
         for (code,), part in fund.partition_by("fund", as_dict=True, maintain_order=True).items():
             name = f"statements/F_{code}.csv"

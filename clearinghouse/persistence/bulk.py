@@ -291,9 +291,10 @@ def read_frame(
     stmt = _statement(sql, params)
     target = pl.Schema(schema) if schema is not None else None
     if target is not None and conn.dialect.name == "postgresql" and _covered(stmt, target):
-        copied = _copy_out(conn, stmt)
+        copied = _copy_out(conn, stmt, target)
         if all(c in target for c in copied.columns):
-            return _conform(copied, target)
+            # One chunk: a frame read in pieces makes every later gather and sort slow.
+            return _conform(copied, target).rechunk()
     result = conn.execute(stmt)
     names = list(result.keys())
     if target is None:
@@ -355,8 +356,13 @@ def _covered(stmt: Any, target: pl.Schema) -> bool:
     return True  # text: known after the COPY
 
 
-def _copy_out(conn: Connection, stmt: Any) -> pl.DataFrame:
-    """The result of ``stmt`` through ``COPY (…) TO STDOUT``, every column as String."""
+#: Types the CSV reader parses straight from PostgreSQL's COPY text (the rest go via String).
+_DIRECT = (pl.Int64(), pl.Int32(), pl.String())
+
+
+def _copy_out(conn: Connection, stmt: Any, target: pl.Schema) -> pl.DataFrame:
+    """The result of ``stmt`` through ``COPY (…) TO STDOUT``: integer and text columns of
+    ``target`` parsed as such, every other column as String (for :func:`_conform`)."""
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     if not conn.in_transaction():
         conn.begin()
@@ -367,4 +373,7 @@ def _copy_out(conn: Connection, stmt: Any) -> pl.DataFrame:
         query = cursor.mogrify(compiled.string, compiled.params).decode("utf-8")
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", out)
     out.seek(0)
-    return pl.read_csv(out, has_header=True, infer_schema=False, raise_if_empty=False)
+    direct = {name: kind for name, kind in target.items() if kind in _DIRECT}
+    return pl.read_csv(
+        out, has_header=True, infer_schema=False, schema_overrides=direct, raise_if_empty=False
+    )

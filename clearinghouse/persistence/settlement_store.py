@@ -181,20 +181,33 @@ def read_creditors(conn: Connection, run: int) -> pl.DataFrame:
 
 
 def claim_versions_for(conn: Connection, period: str) -> pl.DataFrame:
-    """The period's claim versions and every version its obligations name, with their codes:
-    ``id, hcode, claim_type, claim_key, version, status, codes, allowed, in_period``."""
-    # CLAIM and REFER obligations are in their version's period; only a REVERSAL can name a
-    # version of an earlier period.
-    scope = (
-        "(SELECT cv.id FROM claim_version cv WHERE cv.period = :p "
-        "UNION SELECT o.claim_version_id FROM obligation o "
+    """What the month's statements need of claim versions, with their codes: ``id, hcode,
+    claim_type, claim_key, version, status, codes, allowed, in_period``.
+
+    Every version of the period, and every earlier version one of its REVERSALs names (CLAIM
+    and REFER obligations are in their version's period). The identity columns other than
+    ``hcode`` are filled for the C and D versions only (the NOPAY rows); an obligation's row
+    takes its identity from the obligation.
+    """
+    outside = (
+        "cv.period <> :p AND cv.id IN (SELECT o.claim_version_id FROM obligation o "
         "WHERE o.period = :p AND o.kind = 'REVERSAL')"
+    )
+    nopay = "CASE WHEN cv.status <> 'A' THEN cv.{} END AS {}"
+    columns = ", ".join(
+        [
+            "cv.id",
+            "cv.hcode",
+            *(nopay.format(name, name) for name in ("claim_type", "claim_key", "version")),
+            "cv.status",
+            "cv.allowed",
+        ]
     )
     versions = read_frame(
         conn,
         text(
-            "SELECT cv.id, cv.hcode, cv.claim_type, cv.claim_key, cv.version, cv.status, "
-            f"cv.allowed, cv.period FROM claim_version cv WHERE cv.id IN {scope}"
+            f"SELECT {columns}, 1 AS in_period FROM claim_version cv WHERE cv.period = :p "
+            f"UNION ALL SELECT {columns}, 0 AS in_period FROM claim_version cv WHERE {outside}"
         ).bindparams(p=period),
         pl.Schema(
             {
@@ -205,23 +218,23 @@ def claim_versions_for(conn: Connection, period: str) -> pl.DataFrame:
                 "version": pl.Int64(),
                 "status": pl.String(),
                 "allowed": pl.Int64(),
-                "period": pl.String(),
+                "in_period": pl.Int64(),
             }
         ),
     )
     codes = read_frame(
         conn,
         text(
-            f"SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
-            f"WHERE cc.claim_version_id IN {scope}"
+            "SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
+            "JOIN claim_version cv ON cv.id = cc.claim_version_id WHERE cv.period = :p "
+            "UNION ALL SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
+            f"JOIN claim_version cv ON cv.id = cc.claim_version_id WHERE {outside}"
         ).bindparams(p=period),
         pl.Schema({"id": pl.Int64(), "code": pl.String()}),
     )
     joined = codes.group_by("id").agg(codes=pl.col("code").unique().sort().str.join(";"))
-    return (
-        versions.join(joined, on="id", how="left")
-        .with_columns(pl.col("codes").fill_null(""), in_period=pl.col("period") == period)
-        .drop("period")
+    return versions.join(joined, on="id", how="left").with_columns(
+        pl.col("codes").fill_null(""), in_period=pl.col("in_period") == 1
     )
 
 
