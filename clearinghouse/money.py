@@ -7,9 +7,20 @@ captured digit groups with integer arithmetic, so ``"0.29"`` is exactly 29 satan
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
-__all__ = ["baht", "format_baht", "format_scaled", "parse_int", "parse_satang", "parse_scaled"]
+__all__ = [
+    "BAHT",
+    "baht",
+    "baht_decimal",
+    "format_baht",
+    "format_scaled",
+    "parse_int",
+    "parse_satang",
+    "parse_scaled",
+]
 
 #: Integer digits accepted before the point; the value is computed in Int128, then a result
 #: outside Int64 becomes null.
@@ -82,6 +93,20 @@ def format_scaled(col: pl.Expr, decimals: int) -> pl.Expr:
 def format_baht(col: pl.Expr) -> pl.Expr:
     """Format ``Int64`` satang as baht with exactly two decimals: ``-12.05``, ``0.00``."""
     return format_scaled(col, 2)
+
+
+#: Baht as an exact decimal: Int64 satang / 100 with two places.
+BAHT = pl.Decimal(38, 2)
+
+
+def baht_decimal(col: pl.Expr) -> pl.Expr:
+    """``Int64`` satang as an exact ``Decimal(38, 2)`` of baht, for a file writer.
+
+    Polars writes it exactly as :func:`format_baht` formats (``-12.05``, ``0.00``), at a
+    fraction of the cost for millions of rows; null stays null.
+    """
+    # Whole satang times an exact 0.01: scale 2, no rounding (and cheaper than dividing).
+    return (col.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.01"))).cast(BAHT).name.keep()
 
 
 def baht(satang: int) -> str:

@@ -15,7 +15,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,25 +33,30 @@ from clearinghouse.persistence.models import Drop, ReferenceVersion
 from clearinghouse.persistence.reference_store import latest_version, load_reference
 from clearinghouse.persistence.settlement_store import (
     RunRecord,
-    claim_versions_for,
     find_run,
     mark_settled,
     obligations_of,
     open_before,
     period_status,
+    period_versions,
     read_creditors,
     read_positions,
     run_members,
     run_spans,
     store_run,
+    versions_named,
 )
 from clearinghouse.settings import Settings
 from clearinghouse.settlement import (
+    VERSION_SCHEMA,
+    Coded,
     attach_runs,
     check_balanced,
+    code,
     fund_statements,
     hospital_statements,
     listing,
+    order_versions,
     spans,
 )
 from formats.pain001 import Creditor, PaymentRun, pain001_bytes
@@ -63,6 +70,7 @@ from formats.settlement_files import (
     position_rows,
     transfer_rows,
     write_frame,
+    write_parts,
 )
 
 __all__ = [
@@ -75,6 +83,7 @@ __all__ = [
     "today_in",
 ]
 
+LISTING = "obligations.csv"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _CREDITOR_SCHEMA = pl.Schema(
     {"participant": pl.String(), "name": pl.String(), "account": pl.String(),
@@ -201,13 +210,63 @@ def _reference_versions(conn: Connection, drop_ids: pl.Series) -> list[dict[str,
     return [{"id": int(i), "label": str(label)} for i, label in sorted(labels)]
 
 
-def _statement_inputs(
-    conn: Connection, period: str, month: pl.DataFrame | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The month's obligations with their runs (read unless given) and its claim versions."""
-    if month is None:
-        month = attach_runs(obligations_of(conn, period=period), run_spans(conn))
-    return month, claim_versions_for(conn, period)
+def _read_month(conn: Connection, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A month's obligations, and the claim versions they name with the month's own,
+    through :func:`order_versions`.
+
+    On PostgreSQL the versions are read (and ordered) on a second connection while this one
+    reads the obligations: each read keeps one server process busy, and the two together
+    take little longer than the obligations alone. (Nothing changes meanwhile: every writer
+    waits for the write lock the caller holds.)
+    """
+    if conn.dialect.name != "postgresql":
+        owed = obligations_of(conn, period=period)
+        ordered = _ordered_versions(conn, period)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            beside = pool.submit(_beside, conn.engine, period)
+            owed = obligations_of(conn, period=period)
+            ordered = beside.result()
+    reversed_ = owed.filter(pl.col("kind") == "REVERSAL")["claim_version_id"]
+    earlier = reversed_.filter(~reversed_.is_in(ordered["id"].implode()))
+    if not earlier.is_empty():
+        versions = ordered.drop("vrow").cast(VERSION_SCHEMA)
+        ordered = order_versions(pl.concat([versions, versions_named(conn, earlier)]))
+    return owed, ordered
+
+
+def _ordered_versions(conn: Connection, period: str) -> pl.DataFrame:
+    return order_versions(period_versions(conn, period))
+
+
+def _beside(engine: Engine, period: str) -> pl.DataFrame:
+    with engine.connect() as side:
+        return _ordered_versions(side, period)
+
+
+def _with_runs(owed: pl.DataFrame, every_span: pl.DataFrame, new_run: str | None) -> pl.DataFrame:
+    """``owed`` with the ``run`` that settled each (an Enum of the run ids); those in no run
+    get ``new_run``."""
+    runs = pl.Enum(sorted({*every_span["run"].to_list(), *([new_run] if new_run else [])}))
+    run = pl.col("run").cast(runs)
+    return attach_runs(owed, every_span).with_columns(
+        run.fill_null(pl.lit(new_run, runs)) if new_run else run
+    )
+
+
+def _month(conn: Connection, period: str) -> Coded:
+    """A month's obligations (each with its run) and claim versions, coded."""
+    owed, ordered = _read_month(conn, period)
+    return code(_with_runs(owed, run_spans(conn), None), ordered)
+
+
+def _members(month: Coded, run_id: str) -> Coded:
+    """The obligations of run ``run_id`` among ``month``'s."""
+    owed = month.obligations
+    mine = owed["run"] == run_id
+    if not mine.all():  # (a month settled in one run keeps every row, without a copy)
+        owed = owed.filter(mine)
+    return Coded(obligations=owed, versions=month.versions)
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -254,58 +313,75 @@ def _manifest(record: RunRecord, rows: Mapping[str, int], position: pl.DataFrame
 def _write_files(
     staging: Path,
     record: RunRecord,
-    members: pl.DataFrame,
+    members: Coded,
     position: pl.DataFrame,
     creditors: pl.DataFrame,
-    month: tuple[pl.DataFrame, pl.DataFrame] | None,
+    month: Coded | None,
 ) -> dict[str, str | None]:
-    """Write every file of the run into ``staging``; their SHA-256 (manifest excluded)."""
+    """Write every file of the run into ``staging``; their SHA-256 (manifest excluded).
+
+    ``month``: at a close, the month's obligations (each with its run) for the statements.
+    """
     files: dict[str, str | None] = {
         "positions.csv": write_frame(position_rows(position), staging / "positions.csv"),
         "transfers.csv": write_frame(transfer_rows(transfers(position)), staging / "transfers.csv"),
-        "obligations.csv": write_frame(listing_rows(listing(members)), staging / "obligations.csv"),
     }
+    # The big files are built side by side: each has long stretches that keep one core busy.
+    builds = [partial(_listing_file, members, staging)]
+    if month is not None:
+        builds += [partial(_hospital_files, month, staging), partial(_fund_files, month, staging)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        built = list(pool.map(lambda build: build(), builds))
+    files.update(built[0])
     if creditors.is_empty():
         files[PAIN] = None
     else:
-        payment = PaymentRun(
-            run_id=record.run_id,
-            created_at=record.created_at,
-            execution_date=record.run_date,
-            debtor_name=record.clearing_name,
-            debtor_account=record.clearing_account,
-            debtor_bank=record.clearing_bank,
-            creditors=tuple(
-                Creditor(
-                    participant=row["participant"],
-                    amount=int(row["net"]),
-                    name=row["name"],
-                    account=row["account"],
-                    bank=row["bank"],
-                )
-                for row in creditors.join(
-                    position.select("participant", "net"), on="participant"
-                ).iter_rows(named=True)
-            ),
-        )
-        body = pain001_bytes(payment)
+        body = pain001_bytes(_payment(record, position, creditors))
         (staging / PAIN).write_bytes(body)
         files[PAIN] = hashlib.sha256(body).hexdigest()
-    if month is not None:
-        obligations, versions = month
-        hospital = hospital_statements(obligations, versions)
-        written = pl.concat(
-            [hospital.select("hospital"), hospital_statement_rows(hospital)], how="horizontal"
-        )
-        for (code,), part in written.partition_by(
-            "hospital", as_dict=True, maintain_order=True, include_key=False
-        ).items():
-            name = f"statements/H_{code}.csv"
-            files[name] = write_frame(part, staging / name)
-        fund = fund_statements(obligations)
-        for (code,), part in fund.partition_by("fund", as_dict=True, maintain_order=True).items():
-            name = f"statements/F_{code}.csv"
-            files[name] = write_frame(fund_statement_rows(part), staging / name)
+    for more in built[1:]:
+        files.update(more)
+    return files
+
+
+def _payment(record: RunRecord, position: pl.DataFrame, creditors: pl.DataFrame) -> PaymentRun:
+    return PaymentRun(
+        run_id=record.run_id,
+        created_at=record.created_at,
+        execution_date=record.run_date,
+        debtor_name=record.clearing_name,
+        debtor_account=record.clearing_account,
+        debtor_bank=record.clearing_bank,
+        creditors=tuple(
+            Creditor(
+                participant=row["participant"],
+                amount=int(row["net"]),
+                name=row["name"],
+                account=row["account"],
+                bank=row["bank"],
+            )
+            for row in creditors.join(
+                position.select("participant", "net"), on="participant"
+            ).iter_rows(named=True)
+        ),
+    )
+
+
+def _listing_file(members: Coded, staging: Path) -> dict[str, str | None]:
+    return {"obligations.csv": write_frame(listing_rows(listing(members)), staging / LISTING)}
+
+
+def _hospital_files(month: Coded, staging: Path) -> dict[str, str | None]:
+    rows = hospital_statement_rows(hospital_statements(month))
+    return dict(write_parts(rows, "hospital", lambda hcode: f"statements/H_{hcode}.csv", staging))
+
+
+def _fund_files(month: Coded, staging: Path) -> dict[str, str | None]:
+    files: dict[str, str | None] = {}
+    fund = fund_statements(month)
+    for (code_,), part in fund.partition_by("fund", as_dict=True, maintain_order=True).items():
+        name = f"statements/F_{code_}.csv"
+        files[name] = write_frame(fund_statement_rows(part), staging / name)
     return files
 
 
@@ -357,11 +433,15 @@ def _new_run(
             )
         if period_status(conn, cutoff) == "SETTLED":  # closed by a run with another cut-off
             raise UsageError(f"month {cutoff} is already settled")
-        candidates = obligations_of(conn, period=cutoff)
+        candidates, versions = _read_month(conn, cutoff)
     else:
         candidates = obligations_of(conn, through=dt.date.fromisoformat(cutoff))
-    candidates = attach_runs(candidates, every_span)
-    members = candidates.filter(pl.col("run").is_null())
+        versions = order_versions(versions_named(conn, candidates["claim_version_id"]))
+    # This run takes every candidate not yet settled; at a close, with the earlier runs'
+    # obligations they are the month the statements cover.
+    month = code(_with_runs(candidates, every_span, run_id), versions)
+    member_set = _members(month, run_id)
+    members = member_set.obligations
     position = positions(members)
     check_balanced(position, run_id)
     version, directory = _directory(conn)
@@ -389,12 +469,8 @@ def _new_run(
         control_sum=moved,
         files={},
     )
-    month = None
-    if kind == "CLOSE":
-        # The candidates are the month's obligations; this run takes every unsettled one.
-        settled = candidates.with_columns(pl.col("run").fill_null(pl.lit(run_id)))
-        month = _statement_inputs(conn, cutoff, settled)
-    files = _write_files(staging, record, members, position, creditors, month)
+    statements = month if kind == "CLOSE" else None
+    files = _write_files(staging, record, member_set, position, creditors, statements)
     record = replace(record, files=files)
     store_run(
         conn,
@@ -421,9 +497,13 @@ def rebuild_run(conn: Connection, record: RunRecord, folder: Path) -> dict[str, 
     """Rebuild a stored run's files into ``folder`` from the database; their SHA-256."""
     position = read_positions(conn, record.id)
     creditors = read_creditors(conn, record.id)
-    members = run_members(conn, record.id)
-    month = _statement_inputs(conn, record.period) if record.period is not None else None
-    return _write_files(folder, record, members, position, creditors, month)
+    if record.period is not None:
+        month = _month(conn, record.period)
+        return _write_files(folder, record, _members(month, record.run_id), position, creditors,
+                            month)  # fmt: skip
+    owed = run_members(conn, record.id)
+    members = code(owed, order_versions(versions_named(conn, owed["claim_version_id"])))
+    return _write_files(folder, record, members, position, creditors, None)
 
 
 def _stored_run(conn: Connection, staging: Path, record: RunRecord) -> pl.DataFrame:

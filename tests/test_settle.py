@@ -567,6 +567,19 @@ def test_nightly_runs_then_the_close(ready: str, tmp_path: Path) -> None:
 # --- 4. a correction in the next month ----------------------------------------------------------
 
 
+def test_a_night_with_nothing_new_settles_nothing(ready: str, tmp_path: Path) -> None:
+    db = ready
+    ingest(db, DROP_10713, "10713", "2026-10-02")
+    first = settle(db, tmp_path / "n2", "2026-10-02", env=CLEARING)
+    assert first.startswith("CH-2026-10-02 (NIGHTLY, settled): 24 obligations")
+    # Every candidate was settled by that one run: the next night has no member.
+    again = settle(db, tmp_path / "n3", "2026-10-03", env=CLEARING)
+    assert again.startswith("CH-2026-10-03 (NIGHTLY, settled): 0 obligations")
+    assert (tmp_path / "n3" / "obligations.csv").read_text(encoding="utf-8").count("\n") == 1
+    assert not (tmp_path / "n3" / "pain.001.xml").exists()
+    assert query(db, "SELECT COUNT(*) FROM run_span") == [(1,)]
+
+
 def test_a_correction_reverses_in_the_period_of_the_correction(ready: str, tmp_path: Path) -> None:
     db = ready
     september = served_in_september(DropBuilder(ip=False))

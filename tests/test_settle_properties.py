@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 from clearinghouse.errors import Problem
 from clearinghouse.netting import positions, transfers
 from clearinghouse.settlement import (
-    LISTING_COLUMNS,
+    VERSION_SCHEMA,
     attach_runs,
     check_balanced,
+    code,
     fund_statements,
     hospital_statements,
     listing,
+    order_versions,
     spans,
 )
 
@@ -182,9 +184,20 @@ obligation_rows = st.lists(
 def test_listing_is_sorted_by_every_column_amount_and_version_as_numbers(
     rows: list[tuple[Any, ...]],
 ) -> None:
-    schema = dict.fromkeys(LISTING_COLUMNS, pl.String) | {"amount": pl.Int64, "version": pl.Int64}
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    assert listing(frame.sample(fraction=1.0, shuffle=True, seed=1)).rows() == sorted(rows)
+    # The listing takes each obligation's claim identity from the version it names.
+    identities = sorted({row[4:] for row in rows})
+    versions = pl.DataFrame(
+        [(n, *identity, "A", "", 0, True) for n, identity in enumerate(identities)],
+        schema=VERSION_SCHEMA,
+        orient="row",
+    ).sample(fraction=1.0, shuffle=True, seed=2)
+    obligations = pl.DataFrame(
+        [(*row[:4], identities.index(row[4:])) for row in rows],
+        schema={"payer": pl.String, "payee": pl.String, "amount": pl.Int64, "kind": pl.String,
+                "claim_version_id": pl.Int64},
+        orient="row",
+    ).sample(fraction=1.0, shuffle=True, seed=1)  # fmt: skip
+    assert listing(code(obligations, order_versions(versions))).rows() == sorted(rows)
 
 
 # --- statements -------------------------------------------------------------------------------
@@ -227,7 +240,7 @@ def month(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_hospital_statements(drawn: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     obligations, versions = drawn
     nets = by_hand(obligations.select("payer", "payee", "amount").rows())
-    statement = hospital_statements(obligations, versions)
+    statement = hospital_statements(code(obligations, order_versions(versions)))
     in_period = versions.filter("in_period")
     expected_hospitals = {p[2:] for p in nets if p.startswith("H:")} | set(in_period["hcode"])
     assert set(statement["hospital"]) == expected_hospitals
@@ -265,9 +278,9 @@ def test_hospital_statements(drawn: tuple[pl.DataFrame, pl.DataFrame]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(month())
 def test_fund_statements(drawn: tuple[pl.DataFrame, pl.DataFrame]) -> None:
-    obligations, _ = drawn
+    obligations, versions = drawn
     nets = by_hand(obligations.select("payer", "payee", "amount").rows())
-    statement = fund_statements(obligations)
+    statement = fund_statements(code(obligations, order_versions(versions)))
     funds = {p[2:] for p in nets if p.startswith("F:")}
     assert set(statement["fund"]) == funds
 

@@ -14,27 +14,31 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, insert, select, text, update
 
-from clearinghouse.persistence.bulk import insert_frame, read_frame
+from clearinghouse.persistence.bulk import insert_frame, read_frame, temp_keys
 from clearinghouse.persistence.db import next_id
 from clearinghouse.persistence.models import Period, SettlementRun
+from clearinghouse.settlement import VERSION_SCHEMA, spans
 
 __all__ = [
     "MEMBER_SCHEMA",
     "RunRecord",
-    "claim_versions_for",
     "find_run",
     "mark_settled",
     "obligations_of",
     "open_before",
     "period_status",
+    "period_versions",
     "read_creditors",
     "read_positions",
     "run_members",
     "run_spans",
     "store_run",
+    "versions_named",
 ]
 
-#: An obligation as settlement reads it.
+#: An obligation as settlement reads it. Its claim identity (hcode, claim_type, claim_key,
+#: version) is its claim version's, read with the versions (see :func:`claim_versions_for`):
+#: ten million obligations name far fewer versions.
 MEMBER_SCHEMA = pl.Schema(
     {
         "id": pl.Int64(),
@@ -43,11 +47,6 @@ MEMBER_SCHEMA = pl.Schema(
         "amount": pl.Int64(),
         "kind": pl.String(),
         "claim_version_id": pl.Int64(),
-        "hcode": pl.String(),
-        "claim_type": pl.String(),
-        "claim_key": pl.String(),
-        "version": pl.Int64(),
-        "period": pl.String(),
         "drop_id": pl.Int64(),
     }
 )
@@ -180,62 +179,87 @@ def read_creditors(conn: Connection, run: int) -> pl.DataFrame:
     return read_frame(conn, sql, schema).sort("participant")
 
 
-def claim_versions_for(conn: Connection, period: str) -> pl.DataFrame:
-    """What the month's statements need of claim versions, with their codes: ``id, hcode,
-    claim_type, claim_key, version, status, codes, allowed, in_period``.
+_VERSIONS_SCHEMA = pl.Schema(
+    {
+        "id": pl.Int64(),
+        "hcode": pl.String(),
+        "claim_type": pl.String(),
+        "claim_key": pl.String(),
+        "version": pl.Int64(),
+        "status": pl.String(),
+        "allowed": pl.Int64(),
+        "in_period": pl.Int64(),
+    }
+)
+_VERSION_COLUMNS = "cv.id, cv.hcode, cv.claim_type, cv.claim_key, cv.version, cv.status, cv.allowed"
 
-    Every version of the period, and every earlier version one of its REVERSALs names (CLAIM
-    and REFER obligations are in their version's period). The identity columns other than
-    ``hcode`` are filled for the C and D versions only (the NOPAY rows); an obligation's row
-    takes its identity from the obligation.
-    """
-    outside = (
-        "cv.period <> :p AND cv.id IN (SELECT o.claim_version_id FROM obligation o "
-        "WHERE o.period = :p AND o.kind = 'REVERSAL')"
+
+def _wanted(conn: Connection, ids: pl.Series) -> str:
+    """A temporary table ``wanted_span(first_id, last_id)`` of the islands of ``ids``: a
+    month's version ids are a few long runs, so the reads below are index range scans."""
+    return temp_keys(conn, "wanted_span", spans(ids))
+
+
+def _versions_by_id(conn: Connection, ids: pl.Series) -> pl.DataFrame:
+    if ids.is_empty():
+        return pl.DataFrame(schema=_VERSIONS_SCHEMA)
+    table = _wanted(conn, ids)
+    sql = (
+        f"SELECT {_VERSION_COLUMNS}, 0 AS in_period FROM claim_version cv "
+        f"JOIN {table} w ON cv.id BETWEEN w.first_id AND w.last_id"
     )
-    nopay = "CASE WHEN cv.status <> 'A' THEN cv.{} END AS {}"
-    columns = ", ".join(
-        [
-            "cv.id",
-            "cv.hcode",
-            *(nopay.format(name, name) for name in ("claim_type", "claim_key", "version")),
-            "cv.status",
-            "cv.allowed",
-        ]
-    )
-    versions = read_frame(
-        conn,
-        text(
-            f"SELECT {columns}, 1 AS in_period FROM claim_version cv WHERE cv.period = :p "
-            f"UNION ALL SELECT {columns}, 0 AS in_period FROM claim_version cv WHERE {outside}"
-        ).bindparams(p=period),
-        pl.Schema(
-            {
-                "id": pl.Int64(),
-                "hcode": pl.String(),
-                "claim_type": pl.String(),
-                "claim_key": pl.String(),
-                "version": pl.Int64(),
-                "status": pl.String(),
-                "allowed": pl.Int64(),
-                "in_period": pl.Int64(),
-            }
-        ),
-    )
-    codes = read_frame(
-        conn,
-        text(
+    return read_frame(conn, sql, _VERSIONS_SCHEMA)
+
+
+def _with_codes(conn: Connection, versions: pl.DataFrame) -> pl.DataFrame:
+    """``versions`` with their ``codes`` (distinct, sorted, ``;``-joined; "" for none), in
+    settlement.VERSION_SCHEMA."""
+    codes = pl.DataFrame(schema={"id": pl.Int64(), "code": pl.String()})
+    if not versions.is_empty():
+        table = _wanted(conn, versions["id"])
+        sql = (
             "SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
-            "JOIN claim_version cv ON cv.id = cc.claim_version_id WHERE cv.period = :p "
-            "UNION ALL SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
-            f"JOIN claim_version cv ON cv.id = cc.claim_version_id WHERE {outside}"
-        ).bindparams(p=period),
-        pl.Schema({"id": pl.Int64(), "code": pl.String()}),
+            f"JOIN {table} w ON cc.claim_version_id BETWEEN w.first_id AND w.last_id"
+        )
+        codes = read_frame(conn, sql, codes.schema)
+    joined = _joined_codes(codes)
+    return (
+        versions.join(joined, on="id", how="left")
+        .with_columns(pl.col("codes").fill_null(""), in_period=pl.col("in_period") == 1)
+        .select(VERSION_SCHEMA.names())
     )
-    joined = codes.group_by("id").agg(codes=pl.col("code").unique().sort().str.join(";"))
-    return versions.join(joined, on="id", how="left").with_columns(
-        pl.col("codes").fill_null(""), in_period=pl.col("in_period") == 1
+
+
+def _joined_codes(codes: pl.DataFrame) -> pl.DataFrame:
+    """``id, codes``: each version's distinct codes, sorted, ``;``-joined. Most versions
+    have one code: only the others are grouped."""
+    distinct = codes.unique()
+    several = distinct["id"].is_duplicated()
+    single = distinct.filter(~several).select("id", codes="code")
+    grouped = (
+        distinct.filter(several)
+        .sort("id", "code")
+        .group_by("id", maintain_order=True)
+        .agg(codes=pl.col("code").str.join(";"))
     )
+    return pl.concat([single, grouped])
+
+
+def period_versions(conn: Connection, period: str) -> pl.DataFrame:
+    """Every claim version of ``period`` (``in_period``), with its codes
+    (settlement.VERSION_SCHEMA): what a month's listing, statements and NOPAY rows need, but
+    for the earlier versions its REVERSALs name (CLAIM and REFER obligations are in their
+    version's period): read those with :func:`versions_named`."""
+    sql = text(
+        f"SELECT {_VERSION_COLUMNS}, 1 AS in_period FROM claim_version cv WHERE cv.period = :p"
+    ).bindparams(p=period)
+    return _with_codes(conn, read_frame(conn, sql, _VERSIONS_SCHEMA))
+
+
+def versions_named(conn: Connection, ids: pl.Series) -> pl.DataFrame:
+    """The claim versions ``ids`` (those a run's obligations name), with their codes
+    (settlement.VERSION_SCHEMA, ``in_period`` false: only a close has NOPAY rows)."""
+    return _with_codes(conn, _versions_by_id(conn, ids))
 
 
 def store_run(
