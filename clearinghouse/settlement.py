@@ -31,6 +31,7 @@ __all__ = [
     "attach_runs",
     "check_balanced",
     "code",
+    "encode",
     "fund_statements",
     "hospital_statements",
     "listing",
@@ -276,33 +277,38 @@ def order_versions(versions: pl.DataFrame) -> pl.DataFrame:
     return coded[order_of(coded, _IDENTITY)].with_row_index("vrow")
 
 
+def encode(obligations: pl.DataFrame) -> pl.DataFrame:
+    """``obligations`` with ``payer`` and ``payee`` as one Enum of every participant name in
+    byte order and ``kind`` as :data:`KIND` (unchanged if already so)."""
+    payer, payee = obligations.schema["payer"], obligations.schema["payee"]
+    if isinstance(payer, pl.Enum) and payer == payee and obligations.schema["kind"] == KIND:
+        return obligations
+    participant = _enum_of(obligations["payer"], obligations["payee"])
+    return obligations.with_columns(
+        pl.col("payer").cast(participant), pl.col("payee").cast(participant),
+        pl.col("kind").cast(KIND),
+    )  # fmt: skip
+
+
 def code(obligations: pl.DataFrame, ordered: pl.DataFrame) -> Coded:
     """Code a month (or a run): see :class:`Coded`.
 
     Args:
-        obligations: ``payer, payee, amount, kind, claim_version_id`` and any others (``run``).
+        obligations: ``payer, payee, amount, kind, claim_version_id`` and any others (``run``),
+            through :func:`encode` or not.
         ordered: every version an obligation names, through :func:`order_versions` (more may
             be given: the month's C and D versions, for the NOPAY rows).
 
     Raises:
         Problem: an obligation names a claim version that was not given.
     """
-    participant = _enum_of(obligations["payer"], obligations["payee"])
     vrow = _lookup(obligations["claim_version_id"], ordered["id"], ordered["vrow"])
     if vrow.null_count():
         raise Problem(
             f"{vrow.null_count()} obligations name a claim version that cannot be read: "
             "the database is inconsistent; nothing was settled or written"
         )
-    return Coded(
-        obligations=obligations.with_columns(
-            pl.col("payer").cast(participant),
-            pl.col("payee").cast(participant),
-            pl.col("kind").cast(KIND),
-            vrow,
-        ),
-        versions=ordered,
-    )
+    return Coded(obligations=encode(obligations).with_columns(vrow), versions=ordered)
 
 
 def listing(month: Coded) -> pl.DataFrame:
@@ -428,8 +434,8 @@ def fund_statements(month: Coded) -> pl.DataFrame:
         zero = pl.lit(0, pl.Int64)
         sides.append(
             owed.filter(is_fund.gather(owed[side].to_physical())).select(
-                fund=pl.col(side).to_physical(),
-                other=pl.col(other).to_physical(),
+                fund=pl.col(side).to_physical().cast(pl.UInt32),
+                other=pl.col(other).to_physical().cast(pl.UInt32),
                 kind="kind",
                 vrow="vrow",
                 paid=amount if paid else zero,
@@ -437,12 +443,28 @@ def fund_statements(month: Coded) -> pl.DataFrame:
             )
         )
     both = pl.concat(sides)
+    # One packed integer key per (fund, counterparty, kind): the cheapest group key.
+    width, kinds = names.len(), len(KINDS)
+    key = (pl.col("fund").cast(pl.UInt64) * width + pl.col("other")) * kinds + pl.col(
+        "kind"
+    ).to_physical()
     sums = [
         pl.col("vrow").n_unique().alias("claims"),
         pl.col("paid").sum(),
         pl.col("received").sum(),
     ]
-    rows = both.group_by("fund", "other", "kind").agg(sums)
+    rows = (
+        both.group_by(key.alias("key"))
+        .agg(sums)
+        .select(
+            fund=(pl.col("key") // (width * kinds)).cast(pl.UInt32),
+            other=(pl.col("key") // kinds % width).cast(pl.UInt32),
+            kind=(pl.col("key") % kinds).replace_strict(list(range(kinds)), KINDS),
+            claims="claims",
+            paid="paid",
+            received="received",
+        )
+    )
     totals = both.group_by("fund").agg(sums)
     name = pl.col("name")
     label = pl.DataFrame(

@@ -53,6 +53,7 @@ from clearinghouse.settlement import (
     attach_runs,
     check_balanced,
     code,
+    encode,
     fund_statements,
     hospital_statements,
     listing,
@@ -225,7 +226,7 @@ def _read_month(conn: Connection, period: str) -> tuple[pl.DataFrame, pl.DataFra
     else:
         with ThreadPoolExecutor(max_workers=1) as pool:
             beside = pool.submit(_beside, conn.engine, period)
-            owed = obligations_of(conn, period=period)
+            owed = encode(obligations_of(conn, period=period))  # while the versions come
             ordered = beside.result()
     reversed_ = owed.filter(pl.col("kind") == "REVERSAL")["claim_version_id"]
     earlier = reversed_.filter(~reversed_.is_in(ordered["id"].implode()))
