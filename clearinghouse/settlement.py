@@ -130,59 +130,64 @@ def check_balanced(position: pl.DataFrame, run_id: str) -> None:
         )
 
 
-def _codes(column: pl.Series) -> pl.Series:
-    """Order-preserving integer codes of a column: nulls 0 (first), then 1, 2, … by value.
+def _codes(frame: pl.DataFrame, name: str) -> tuple[pl.Expr, int]:
+    """An expression of order-preserving integer codes of column ``name`` (nulls 0, first;
+    then 1, 2, … by value) and the largest code.
 
-    Strings compare in byte order, like Polars' own string sort. A column with few distinct
-    values (hospitals, funds, kinds) is coded through an Enum of its sorted values, far cheaper
-    than ranking millions of strings; others are ranked.
+    Strings compare in byte order, like Polars' own string sort. Integers code as themselves
+    shifted to start at 1 (no sort); Enums listing their categories in byte order by their
+    physical codes; a text column with few distinct values through an Enum of its sorted
+    values, far cheaper than ranking millions of strings; anything else is ranked.
     """
+    column = frame.get_column(name)
     if isinstance(column.dtype, pl.Enum):
         categories = pl.Series(column.dtype.categories)
         if categories.equals(categories.sort()):  # byte order: the codes sort as the strings
-            return (column.to_physical().cast(pl.UInt64) + 1).fill_null(0)
+            code = pl.col(name).to_physical().cast(pl.UInt64) + 1
+            return code.fill_null(0), categories.len()
         column = column.cast(pl.String)
+    if column.dtype.is_integer():
+        low, high = column.min(), column.max()
+        if low is None:  # every value null: every code 0
+            return pl.col(name).is_null().cast(pl.UInt64) * 0, 0
+        if cast(int, high) - cast(int, low) < 1 << 62:
+            code = (pl.col(name).cast(pl.Int64) - cast(int, low) + 1).cast(pl.UInt64)
+            return code.fill_null(0), cast(int, high) - cast(int, low) + 1
     if column.dtype == pl.String() and column.head(65_536).n_unique() < 4_096:
         values = column.drop_nulls().unique().sort()
         coded = column.cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64) + 1
-    elif (
-        column.dtype.is_integer()
-        and column.null_count() < column.len()
-        and (cast(int, column.max()) - cast(int, column.min()) < 1 << 62)
-    ):
-        # Integers code as themselves, shifted to start at 1: no sort needed.
-        coded = (column.cast(pl.Int64) - cast(int, column.min()) + 1).cast(pl.UInt64)
     else:
         coded = column.rank("dense").cast(pl.UInt64)
-    return coded.fill_null(0)
+    coded = coded.fill_null(0)
+    return pl.lit(coded), cast(int, coded.max() or 0)
 
 
 def order_of(frame: pl.DataFrame, by: Sequence[str]) -> pl.Series:
     """Row indices that sort ``frame`` by the columns ``by`` (ascending, nulls first).
 
     A multi-column sort of ten million rows with strings is slow in Polars, so each column
-    becomes integer codes, neighbouring codes are packed into one 63-bit key while they fit,
-    and the packed keys are sorted together (ties keep their order).
+    becomes integer codes, neighbouring codes are packed into one 63-bit key while they fit
+    (all keys computed in one pass), and the packed keys are sorted together (ties keep their
+    order).
     """
-    keys: list[pl.Series] = []
+    if frame.height == 0 or not by:
+        return pl.Series("row", range(frame.height), dtype=pl.get_index_type())
+    keys: list[pl.Expr] = []
     limit = 1 << 63
-    current: pl.Series | None = None
+    current: pl.Expr | None = None
     bound = 0  # the largest value ``current`` can hold
     for name in by:
-        codes = _codes(frame.get_column(name))
-        top = cast(int, codes.max() or 0)
+        code, top = _codes(frame, name)
         if current is not None and (bound + 1) * (top + 1) < limit:
-            current = current * (top + 1) + codes
+            current = current * (top + 1) + code
             bound = bound * (top + 1) + top
         else:
             if current is not None:
                 keys.append(current)
-            current, bound = codes, top
-    if current is not None:
-        keys.append(current)
-    packed = pl.DataFrame({f"k{i}": key for i, key in enumerate(keys)})
-    if packed.width == 0:
-        return pl.Series("row", range(frame.height), dtype=pl.get_index_type())
+            current, bound = code, top
+    assert current is not None
+    keys.append(current)
+    packed = frame.select(key.alias(f"k{i}") for i, key in enumerate(keys))
     return packed.select(pl.arg_sort_by(packed.columns, maintain_order=True)).to_series()
 
 
