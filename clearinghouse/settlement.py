@@ -195,7 +195,8 @@ def order_of(frame: pl.DataFrame, by: Sequence[str]) -> pl.Series:
 KINDS = ["CLAIM", "NOPAY", "REFER", "REVERSAL", "TOTAL"]
 KIND = pl.Enum(KINDS)
 
-#: What a month's claim versions must hold (``codes``: ``;``-joined, "" for none).
+#: What a month's claim versions must hold (``codes``: ``;``-joined, "" for none;
+#: ``reference_version_id``: the reference data that priced the version).
 VERSION_SCHEMA = pl.Schema(
     {
         "id": pl.Int64(),
@@ -207,6 +208,7 @@ VERSION_SCHEMA = pl.Schema(
         "codes": pl.String(),
         "allowed": pl.Int64(),
         "in_period": pl.Boolean(),
+        "reference_version_id": pl.Int64(),
     }
 )
 

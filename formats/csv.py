@@ -16,7 +16,11 @@ __all__ = ["csv_bytes", "write_csv"]
 
 
 def _blanked(frame: pl.DataFrame) -> pl.DataFrame:
-    text = [name for name, kind in frame.schema.items() if kind == pl.String()]
+    strings = [name for name, kind in frame.schema.items() if kind == pl.String()]
+    if not strings:
+        return frame
+    empty = frame.select((pl.col(name) == "").any() for name in strings).row(0)
+    text = [name for name, found in zip(strings, empty, strict=True) if found]
     return frame.with_columns(
         pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name) for name in text
     )

@@ -29,7 +29,7 @@ from clearinghouse.errors import Problem, UsageError
 from clearinghouse.money import format_baht
 from clearinghouse.netting import positions, transfers
 from clearinghouse.persistence.db import locked_transaction, require_schema
-from clearinghouse.persistence.models import Drop, ReferenceVersion
+from clearinghouse.persistence.models import ReferenceVersion
 from clearinghouse.persistence.reference_store import latest_version, load_reference
 from clearinghouse.persistence.settlement_store import (
     RunRecord,
@@ -190,23 +190,14 @@ def _creditors(position: pl.DataFrame, directory: pl.DataFrame, run_id: str) -> 
     return found.with_columns(pl.col("bank").replace("", None)).sort("participant")
 
 
-def _reference_versions(conn: Connection, drop_ids: pl.Series) -> list[dict[str, Any]]:
-    ids = sorted(int(i) for i in drop_ids.drop_nulls().unique().to_list())
+def _reference_versions(conn: Connection, members: Coded) -> list[dict[str, Any]]:
+    """The reference versions that priced the claim versions the run's obligations name."""
+    named = members.versions["reference_version_id"].gather(members.obligations["vrow"].unique())
+    ids = sorted(int(i) for i in named.drop_nulls().unique().to_list())
     if not ids:
         return []
-    versions: set[int] = set()
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        rows = conn.execute(
-            select(Drop.reference_version_id).where(Drop.id.in_(chunk)).distinct()
-        ).scalars()
-        versions.update(int(v) for v in rows if v is not None)
-    if not versions:
-        return []
     labels = conn.execute(
-        select(ReferenceVersion.id, ReferenceVersion.label).where(
-            ReferenceVersion.id.in_(sorted(versions))
-        )
+        select(ReferenceVersion.id, ReferenceVersion.label).where(ReferenceVersion.id.in_(ids))
     ).all()
     return [{"id": int(i), "label": str(label)} for i, label in sorted(labels)]
 
@@ -331,7 +322,7 @@ def _write_files(
     builds = [partial(_listing_file, members, staging)]
     if month is not None:
         builds += [partial(_hospital_files, month, staging), partial(_fund_files, month, staging)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=len(builds)) as pool:
         built = list(pool.map(lambda build: build(), builds))
     files.update(built[0])
     if creditors.is_empty():
@@ -457,7 +448,7 @@ def _new_run(
         period=cutoff if kind == "CLOSE" else None,
         created_at=clock.isoformat(),
         run_date=clock.date(),
-        reference_versions=_reference_versions(conn, members["drop_id"]),
+        reference_versions=_reference_versions(conn, member_set),
         directory_version_id=version,
         clearing_name=settings.clearing_name,
         clearing_account=settings.clearing_account,

@@ -188,7 +188,7 @@ def test_listing_is_sorted_by_every_column_amount_and_version_as_numbers(
     # The listing takes each obligation's claim identity from the version it names.
     identities = sorted({row[4:] for row in rows})
     versions = pl.DataFrame(
-        [(n, *identity, "A", "", 0, True) for n, identity in enumerate(identities)],
+        [(n, *identity, "A", "", 0, True, 1) for n, identity in enumerate(identities)],
         schema=VERSION_SCHEMA,
         orient="row",
     ).sample(fraction=1.0, shuffle=True, seed=2)
@@ -210,13 +210,14 @@ def month(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
     identities = draw(st.lists(claim_ids, min_size=1, max_size=12, unique=True))
     described = st.tuples(
         st.sampled_from("ADC"), st.sampled_from(["", "E03", "B02;C01"]), st.integers(0, 10**8),
-        st.booleans(),
+        st.booleans(), st.sampled_from([1, 2]),
     )  # fmt: skip
     versions = pl.DataFrame(
         [(n, *identity, *draw(described)) for n, identity in enumerate(identities, start=1)],
         schema={"id": pl.Int64, "hcode": pl.String, "claim_type": pl.String,
                 "claim_key": pl.String, "version": pl.Int64, "status": pl.String,
-                "codes": pl.String, "allowed": pl.Int64, "in_period": pl.Boolean},
+                "codes": pl.String, "allowed": pl.Int64, "in_period": pl.Boolean,
+                "reference_version_id": pl.Int64},
         orient="row",
     )  # fmt: skip
     owed = []

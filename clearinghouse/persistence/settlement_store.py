@@ -47,7 +47,6 @@ MEMBER_SCHEMA = pl.Schema(
         "amount": pl.Int64(),
         "kind": pl.String(),
         "claim_version_id": pl.Int64(),
-        "drop_id": pl.Int64(),
     }
 )
 _COLUMNS = ", ".join(f"o.{name}" for name in MEMBER_SCHEMA.names())
@@ -188,10 +187,14 @@ _VERSIONS_SCHEMA = pl.Schema(
         "version": pl.Int64(),
         "status": pl.String(),
         "allowed": pl.Int64(),
+        "reference_version_id": pl.Int64(),
         "in_period": pl.Int64(),
     }
 )
-_VERSION_COLUMNS = "cv.id, cv.hcode, cv.claim_type, cv.claim_key, cv.version, cv.status, cv.allowed"
+_VERSION_COLUMNS = (
+    "cv.id, cv.hcode, cv.claim_type, cv.claim_key, cv.version, cv.status, cv.allowed, "
+    "cv.reference_version_id"
+)
 
 
 def _wanted(conn: Connection, ids: pl.Series) -> str:
