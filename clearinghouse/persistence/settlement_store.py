@@ -178,17 +178,12 @@ def read_creditors(conn: Connection, run: int) -> pl.DataFrame:
     return read_frame(conn, sql, schema).sort("participant")
 
 
+#: Claim versions as read (their codes are read apart; ``in_period`` as 0/1).
 _VERSIONS_SCHEMA = pl.Schema(
     {
-        "id": pl.Int64(),
-        "hcode": pl.String(),
-        "claim_type": pl.String(),
-        "claim_key": pl.String(),
-        "version": pl.Int64(),
-        "status": pl.String(),
-        "allowed": pl.Int64(),
-        "reference_version_id": pl.Int64(),
-        "in_period": pl.Int64(),
+        name: pl.Int64() if name == "in_period" else kind
+        for name, kind in VERSION_SCHEMA.items()
+        if name != "codes"
     }
 )
 _VERSION_COLUMNS = (
