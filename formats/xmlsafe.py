@@ -30,7 +30,7 @@ from lxml import etree
 
 from clearinghouse.errors import DropRefused
 
-__all__ = ["CODECS", "XmlDoc", "check_xml", "elements"]
+__all__ = ["CODECS", "Element", "XmlDoc", "check_xml", "elements"]
 
 #: Declared encodings we read, to their Python codec.
 CODECS = {
@@ -177,9 +177,29 @@ def check_xml(data: bytes, *, signed_from_root: bool) -> XmlDoc:
     return XmlDoc(data=data, codec=codec, root=root)
 
 
-def elements(doc: XmlDoc, tags: tuple[str, ...]) -> Iterator[tuple[str, str, int]]:
-    """``(tag, text, line)`` of every element named in ``tags``, in document order, each
-    cleared after it is handed over (``text``: the element's own text, "" for none)."""
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One element handed to a reader: its name, its parent's, attributes, own text, line."""
+
+    tag: str
+    parent: str
+    attributes: dict[str, str]
+    text: str
+    line: int
+
+
+def elements(doc: XmlDoc, tags: tuple[str, ...] | None) -> Iterator[Element]:
+    """Every element named in ``tags`` (None: every element), in document order of their
+    ends, each freed after it is handed over (``text``: its own text, "" for none)."""
     for _, element in _parser_events(doc.data, tags):
-        yield str(element.tag), element.text or "", int(element.sourceline or 0)
+        if not isinstance(element.tag, str):  # a processing instruction (the trailer)
+            continue
+        parent = element.getparent()
+        yield Element(
+            tag=str(element.tag),
+            parent=str(parent.tag) if parent is not None else "",
+            attributes={str(k): str(v) for k, v in element.attrib.items()},
+            text=element.text or "",
+            line=int(element.sourceline or 0),
+        )
         _release(element)

@@ -49,8 +49,9 @@ def test_a_windows_874_cipn_with_thai_text_passes_and_reads_incrementally() -> N
     doc = check_xml(data, signed_from_root=True)
     assert (doc.root, doc.codec) == ("CIPN", "cp874")
     found = list(elements(doc, ("IPADT", "IPDx")))
-    assert [(tag, line) for tag, _, line in found] == [("IPADT", 4), ("IPDx", 5)]
-    assert THAI_NAME in found[0][1] and "ปอดบวม" in found[1][1]
+    assert [(e.tag, e.parent, e.line) for e in found] == [("IPADT", "CIPN", 4), ("IPDx", "CIPN", 5)]
+    assert found[1].attributes == {"Reccount": "1"}
+    assert THAI_NAME in found[0].text and "ปอดบวม" in found[1].text
 
 
 def test_a_lowercase_but_equal_checksum_passes() -> None:

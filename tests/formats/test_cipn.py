@@ -1,0 +1,113 @@
+"""CIPN/AIPN sections read into frames: fields, lines, field-count flags, Reccount (F04),
+one admission per file (F03). Documents are built here in Windows-874 with Thai text."""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+import pytest
+
+from clearinghouse.errors import DropRefused
+from formats.cipn import BILL_FIELDS, IPADT_FIELDS, read_cipn
+from formats.xmlsafe import check_xml
+
+IPADT = (
+    "AN6900123|HN0042|0|3100500123456|นาง|สมศรี มีสุข|19750312|2|2|10|01|099|E|O|"
+    "2026-10-03T08:15:00|2026-10-07T10:30:00|0|2|1|0|W1|MED"
+)
+BILLS = [
+    "1|2026-10-03|01|LC001|ค่าห้อง|4|500.00|2000.00|0.00|||D|01||||D||500.00|2000.00",
+    "2|2026-10-04|03|LC002|ยา|1|300.00|300.00|50.00|||D|03||||T||250.00|250.00",
+]
+
+
+def document(
+    *,
+    root: str = "CIPN",
+    dx_count: str = "2",
+    bill_count: str = "2",
+    ipadt: list[str] | None = None,
+) -> bytes:
+    rows = "\r\n".join([IPADT] if ipadt is None else ipadt)
+    body = (
+        f"<{root}>\r\n"
+        '<Header><DocClass>IPClaim</DocClass><DocSysID version="2.1">CIPN</DocSysID>'
+        "<authorID>10670</authorID></Header>\r\n"
+        "<ClaimAuth><UPayPlan>80</UPayPlan><Hmain>10670</Hmain><Hcare>10670</Hcare>"
+        "<CareAs>M</CareAs></ClaimAuth>\r\n"
+        f"<IPADT>{rows}</IPADT>\r\n"
+        f'<IPDx Reccount="{dx_count}">\r\n1|1|ICD-10|J189|ปอดบวม|ว12345|2026-10-03\r\n'
+        "2|2|ICD-10|E119|เบาหวาน|ว12345|2026-10-03\r\n</IPDx>\r\n"
+        '<IPOp Reccount="1">1|ICD-9-CM|9604|ใส่ท่อ|ว12345|2026-10-03|2026-10-03|OR</IPOp>\r\n'
+        "<Invoices><InvNumber>INV1</InvNumber><InvDT>2026-10-07</InvDT>\r\n"
+        f'<BillItems Reccount="{bill_count}">\r\n' + "\r\n".join(BILLS) + "\r\n</BillItems>\r\n"
+        "<InvAddDiscount>0.00</InvAddDiscount><DRGCharge>2000.00</DRGCharge>"
+        "<XDRGClaim>250.00</XDRGClaim></Invoices>\r\n"
+        f"</{root}>\r\n\r\n"
+    ).encode("cp874")
+    digest = hashlib.md5(body, usedforsecurity=False).hexdigest().upper()
+    head = b'<?xml version="1.0" encoding="windows-874"?>\r\n'
+    return head + body + f'<?EndNote HMAC="{digest}"?>\r\n'.encode()
+
+
+def read(data: bytes, file: str = "10670-CIPN-AN6900123-20261007103000.xml"):  # type: ignore[no-untyped-def]
+    return read_cipn(check_xml(data, signed_from_root=True), file)
+
+
+def test_sections_become_frames_with_lines_and_texts() -> None:
+    admission = read(document())
+    assert admission.root == "CIPN"
+    assert admission.header == {"DocClass": "IPClaim", "DocSysID": "CIPN", "authorID": "10670"}
+    assert admission.claim_auth["Hmain"] == "10670"
+    row = admission.ipadt.row(0, named=True)
+    assert [row[name] for name in IPADT_FIELDS] == IPADT.split("|")
+    assert (row["line"], row["s01"]) == (5, False)
+    assert admission.ipdx.select("Code", "DiagTerm", "line").rows() == [
+        ("J189", "ปอดบวม", 7), ("E119", "เบาหวาน", 8)
+    ]  # fmt: skip
+    assert admission.ipop.select("Code", "line").rows() == [("9604", 10)]
+    bills = admission.bills
+    assert bills.columns == [*BILL_FIELDS, "invoice", "line", "s01"]
+    assert bills.select("ChargeAmt", "Discount", "ClaimCat", "invoice", "line").rows() == [
+        ("2000.00", "0.00", "D", 0, 13), ("300.00", "50.00", "T", 0, 14)
+    ]  # fmt: skip
+    assert admission.invoices.rows(named=True) == [
+        {"InvNumber": "INV1", "InvDT": "2026-10-07", "InvAddDiscount": "0.00",
+         "DRGCharge": "2000.00", "XDRGClaim": "250.00"}
+    ]  # fmt: skip
+
+
+def test_an_aipn_reads_the_same_way() -> None:
+    assert read(document(root="AIPN")).root == "AIPN"
+
+
+def test_a_row_with_the_wrong_number_of_fields_is_flagged() -> None:
+    admission = read(document(ipadt=[IPADT + "|extra"]))
+    assert admission.ipadt["s01"].to_list() == [True]
+    assert admission.ipadt["DEPT"].to_list() == ["MED"]
+
+
+@pytest.mark.parametrize(("dx", "bills"), [("3", "2"), ("2", "1")])
+def test_a_reccount_that_disagrees_with_the_rows_is_f04(dx: str, bills: str) -> None:
+    with pytest.raises(DropRefused) as caught:
+        read(document(dx_count=dx, bill_count=bills))
+    assert caught.value.code == "F04"
+
+
+@pytest.mark.parametrize("rows", [[], [IPADT, IPADT.replace("AN6900123", "AN6900124")]])
+def test_one_admission_per_file_else_f03(rows: list[str]) -> None:
+    with pytest.raises(DropRefused) as caught:
+        read(document(ipadt=rows))
+    assert caught.value.code == "F03"
+
+
+def test_a_claimrec_root_is_not_an_admission() -> None:
+    data = document().replace(b"<CIPN>", b"<ClaimRec>").replace(b"</CIPN>", b"</ClaimRec>")
+    body = data.split(b"\r\n", 1)[1].rsplit(b"<?EndNote", 1)[0]
+    digest = hashlib.md5(body, usedforsecurity=False).hexdigest().upper().encode()
+    data = data.rsplit(b'HMAC="', 1)[0] + b'HMAC="' + digest + b'"?>\r\n'
+    with pytest.raises(DropRefused) as caught:
+        read(data)
+    assert caught.value.code == "F03"
+    assert pl.Series([1]).len() == 1
