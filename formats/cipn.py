@@ -3,8 +3,9 @@
 One admission per file, after :func:`formats.xmlsafe.check_xml` (F06, F02, F05). The
 pipe-separated sections become frames with one String column per field (names from the
 domain notes §2), then ``line`` (the physical line of the row in the file: the element's
-start line plus the row's offset inside it) and ``s01`` (the row had more or fewer fields
-than its section). The header, ``ClaimAuth`` and each invoice's totals are kept as text.
+start line plus the row's offset inside it) and ``s01`` (the row had fewer fields than its
+section; more are accepted, as newer exporter versions append fields: docs/formats.md Q1).
+The header, ``ClaimAuth`` and each invoice's totals are kept as text.
 
 Drop-level refusals: F03 when the file has no ``IPADT`` row (or more than one: one admission
 per file), F04 when a section's ``Reccount`` disagrees with its rows. Nothing is judged here;
@@ -69,7 +70,8 @@ class _Rows:
             for i, name in enumerate(self.fields):
                 self.columns.setdefault(name, []).append(values[i] if i < len(values) else "")
             self.lines.append(element.line + offset)
-            self.s01.append(len(values) != len(self.fields))
+            # Fewer fields than the section's list: S01; more are newer versions' additions.
+            self.s01.append(len(values) < len(self.fields))
             self.invoice.append(invoice)
             added += 1
         return added

@@ -82,10 +82,11 @@ def test_an_aipn_reads_the_same_way() -> None:
     assert read(document(root="AIPN")).root == "AIPN"
 
 
-def test_a_row_with_the_wrong_number_of_fields_is_flagged() -> None:
-    admission = read(document(ipadt=[IPADT + "|extra"]))
-    assert admission.ipadt["s01"].to_list() == [True]
-    assert admission.ipadt["DEPT"].to_list() == ["MED"]
+def test_a_row_with_fewer_fields_is_flagged_more_are_accepted() -> None:
+    longer = read(document(ipadt=[IPADT + "|appended by a newer exporter"]))
+    assert longer.ipadt.select("DEPT", "s01").rows() == [("MED", False)]
+    shorter = read(document(ipadt=[IPADT.rsplit("|", 1)[0]]))
+    assert shorter.ipadt.select("DISCHWARD", "DEPT", "s01").rows() == [("W1", "", True)]
 
 
 @pytest.mark.parametrize(("dx", "bills"), [("3", "2"), ("2", "1")])
