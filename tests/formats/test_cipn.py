@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from clearinghouse.errors import DropRefused
-from formats.cipn import BILL_FIELDS, IPADT_FIELDS, read_cipn
+from clearinghouse.schema import TABLES, raw_schema
+from formats.cipn import BILL_FIELDS, IPADT_FIELDS, raw_tables, read_cipn
 from formats.xmlsafe import check_xml
 
 IPADT = (
@@ -28,11 +29,13 @@ def document(
     dx_count: str = "2",
     bill_count: str = "2",
     ipadt: list[str] | None = None,
+    bills: list[str] | None = None,
+    doc_sys: str = "CIPN",
 ) -> bytes:
     rows = "\r\n".join([IPADT] if ipadt is None else ipadt)
     body = (
         f"<{root}>\r\n"
-        '<Header><DocClass>IPClaim</DocClass><DocSysID version="2.1">CIPN</DocSysID>'
+        f'<Header><DocClass>IPClaim</DocClass><DocSysID version="2.1">{doc_sys}</DocSysID>'
         "<authorID>10670</authorID></Header>\r\n"
         "<ClaimAuth><UPayPlan>80</UPayPlan><Hmain>10670</Hmain><Hcare>10670</Hcare>"
         "<CareAs>M</CareAs></ClaimAuth>\r\n"
@@ -41,7 +44,9 @@ def document(
         "2|2|ICD-10|E119|เบาหวาน|ว12345|2026-10-03\r\n</IPDx>\r\n"
         '<IPOp Reccount="1">1|ICD-9-CM|9604|ใส่ท่อ|ว12345|2026-10-03|2026-10-03|OR</IPOp>\r\n'
         "<Invoices><InvNumber>INV1</InvNumber><InvDT>2026-10-07</InvDT>\r\n"
-        f'<BillItems Reccount="{bill_count}">\r\n' + "\r\n".join(BILLS) + "\r\n</BillItems>\r\n"
+        f'<BillItems Reccount="{bill_count}">\r\n'
+        + "\r\n".join(bills or BILLS)
+        + "\r\n</BillItems>\r\n"
         "<InvAddDiscount>0.00</InvAddDiscount><DRGCharge>2000.00</DRGCharge>"
         "<XDRGClaim>250.00</XDRGClaim></Invoices>\r\n"
         f"</{root}>\r\n\r\n"
@@ -112,3 +117,60 @@ def test_a_claimrec_root_is_not_an_admission() -> None:
         read(data)
     assert caught.value.code == "F03"
     assert pl.Series([1]).len() == 1
+
+
+MAPPED_BILLS = [
+    # room: category 01, nothing coded
+    "1|2026-10-03|01|LC001|ค่าห้อง|4|500.00|2000.00|0.00|||D|01||||D||500.00|2000.00",
+    # a drug (TMT), 50.00 discount, excess (X)
+    "2|2026-10-04|03|LC002|ยา|2|150.00|300.00|50.00|||D|03||TMT|1234567|X||125.00|250.00",
+    # a lab test with a CSMBS fee code; its TMLT code in STDCode is not the fee code
+    "3|2026-10-04|07|LC003|CBC|1|90.00|90.00||||D|07|30101|TMLT|350001|T||90.00|90.00",
+    # a group outside 01-17
+    "4|2026-10-05|99|LC004|อื่นๆ|1|10.00|10.00|0.00|||D|88||||D||10.00|10.00",
+]
+
+
+def test_an_admission_becomes_the_raw_tables_of_the_16_files() -> None:
+    data = document(bills=MAPPED_BILLS, bill_count="4")
+    tables = raw_tables(read(data, "10670-CIPN.xml"))
+    assert set(tables) == set(TABLES)
+    for name, frame in tables.items():
+        assert frame.schema == raw_schema(name), name
+    at = ("10670-CIPN.xml", 5, False)  # synthesised rows sit on the IPADT row
+    assert tables["IPD"].rows() == [
+        ("HN0042", "AN6900123", "20261003", "0815", "20261007", "1030", "2", "1", *at)
+    ]
+    assert tables["PAT"].rows() == [
+        ("10670", "HN0042", "19750312", "2", "099", "3100500123456", *at)
+    ]
+    assert tables["INS"].rows() == [
+        ("HN0042", "OFC", "3100500123456", "10670", "AN6900123", "", *at)
+    ]
+    assert tables["AER"].select("UCAE", "line").rows() == [("E", 5)]
+    assert tables["LVD"].select("QTYDAY").rows() == [("0",)]
+    assert tables["IDX"].select("DIAG", "DXTYPE", "line").rows() == [
+        ("J189", "1", 7), ("E119", "2", 8)
+    ]  # fmt: skip
+    assert tables["IOP"].select("OPER", "line").rows() == [("9604", 10)]
+    assert tables["CHA"].select("CHRGITEM", "AMOUNT", "line").rows() == [
+        ("11", "2000.00", 13), ("32", "250.00", 14), ("71", "90.00", 15), ("J1", "10.00", 16)
+    ]  # fmt: skip
+    assert tables["DRU"].select("DIDSTD", "AMOUNT", "DRUGPRIC", "TOTAL", "HCODE").rows() == [
+        ("1234567", "2", "150.00", "250.00", "10670")
+    ]
+    assert tables["ADP"].select("CODE", "QTY", "RATE", "TOTAL").rows() == [
+        ("30101", "1", "90.00", "90.00")
+    ]
+    # Σ net = 2000.00 + 250.00 + 90.00 + 10.00, dated by the invoice.
+    assert tables["CHT"].select("DATE", "TOTAL", "line").rows() == [("20261007", "2350.00", 5)]
+    assert tables["OPD"].is_empty() and tables["ODX"].is_empty()
+
+
+def test_the_document_type_names_the_right_and_a_bad_charge_stays_as_read() -> None:
+    bad = MAPPED_BILLS[0].replace("2000.00|0.00", "2,000.00|0.00")
+    # Real AIPN files keep the <CIPN> root: the right follows DocSysID.
+    tables = raw_tables(read(document(doc_sys="AIPN", bills=[bad], bill_count="1")))
+    assert tables["INS"]["INSCL"].to_list() == ["SSS"]
+    assert tables["CHA"]["AMOUNT"].to_list() == ["2,000.00"]  # S04 downstream, once
+    assert tables["CHT"]["TOTAL"].to_list() == ["2,000.00"]
