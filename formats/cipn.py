@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
 from clearinghouse.errors import DropRefused
 from clearinghouse.money import format_baht, parse_satang
 from clearinghouse.schema import TABLES, raw_schema
-from formats.xmlsafe import Element, XmlDoc, elements
+from formats.sixteen import RawDrop
+from formats.xmlsafe import Element, XmlDoc, check_xml, elements
 
 __all__ = [
     "BILL_FIELDS",
@@ -32,6 +34,7 @@ __all__ = [
     "Admission",
     "raw_tables",
     "read_cipn",
+    "read_cipn_file",
 ]
 
 ROOTS = ("CIPN", "AIPN")
@@ -288,3 +291,23 @@ def _charges_total(admission: Admission, adt: pl.DataFrame, bills: pl.DataFrame)
         DATE=_date(pl.lit(invoice_date)) if invoice_date else _date(pl.col("DTDISCH")),
         TOTAL=pl.lit(total),
     )  # fmt: skip
+
+
+def read_cipn_file(path: Path, *, max_bytes: int) -> RawDrop:
+    """A single CIPN/AIPN file as a drop of raw tables (F01 over ``max_bytes``, then the XML
+    checks and the sections' refusals)."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DropRefused("F01", f"the drop is larger than the maximum of {max_bytes} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc
+    tables = raw_tables(read_cipn(check_xml(data), path.name))
+    present = [table for table, frame in tables.items() if not frame.is_empty()]
+    return RawDrop(
+        tables=tables,
+        rows_read={table: tables[table].height for table in present},
+        ignored_files=[],
+        files=dict.fromkeys(present, path.name),
+    )

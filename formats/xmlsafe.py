@@ -30,7 +30,15 @@ from lxml import etree
 
 from clearinghouse.errors import DropRefused
 
-__all__ = ["CODECS", "Element", "XmlDoc", "check_xml", "elements"]
+__all__ = [
+    "CODECS",
+    "SIGNED_FROM_ROOT",
+    "Element",
+    "XmlDoc",
+    "check_xml",
+    "elements",
+    "looks_like_xml",
+]
 
 #: Declared encodings we read, to their Python codec.
 CODECS = {
@@ -56,6 +64,11 @@ class XmlDoc:
     data: bytes
     codec: str
     root: str
+
+
+def looks_like_xml(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is XML (a declaration or an element first)."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def _root_start(data: bytes) -> int:
@@ -152,13 +165,17 @@ def _decoded_in(data: bytes, declared: str | None) -> str:
     return codec
 
 
-def check_xml(data: bytes, *, signed_from_root: bool) -> XmlDoc:
+#: Roots whose checksum covers the bytes from the root start tag (the others: from byte 0).
+SIGNED_FROM_ROOT = ("CIPN", "AIPN")
+
+
+def check_xml(data: bytes, *, signed_from_root: bool | None = None) -> XmlDoc:
     """The drop-level checks of an XML drop, in order F06, F02, F05; raise DropRefused.
 
     Args:
         data: the file's bytes (its size already checked against the maximum).
         signed_from_root: the checksum covers the bytes from the root start tag (CIPN/AIPN);
-            else every byte before ``<?EndNote`` (ClaimRec).
+            else every byte before ``<?EndNote`` (ClaimRec). None: as the root says.
     """
     start = _root_start(data)
     declared = _declared(data)
@@ -167,6 +184,8 @@ def check_xml(data: bytes, *, signed_from_root: bool) -> XmlDoc:
     trailer = _TRAILER.search(data)
     if trailer is None:
         raise DropRefused("F05", 'the XML has no <?EndNote HMAC="…"?> checksum trailer at its end')
+    if signed_from_root is None:
+        signed_from_root = root in SIGNED_FROM_ROOT
     signed = data[start if signed_from_root else 0 : trailer.start()]
     expected = hashlib.md5(signed, usedforsecurity=False).hexdigest().upper()
     given = trailer.group(1).decode("ascii", "replace")

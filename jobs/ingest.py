@@ -42,7 +42,8 @@ from clearinghouse.rules.keys import key_codes, near_duplicates, versions
 from clearinghouse.settings import Settings
 from formats.ack import ack_stem, refusal_rows, write_ack
 from formats.drop import DropSource, discover, drop_hash, drop_size
-from formats.sixteen import RawDrop, read_sixteen
+from formats.reader import drop_format, read_drop
+from formats.sixteen import RawDrop
 from jobs.adjudicate import ADJUDICATION_TABLES, adjudicate
 
 __all__ = ["DropResult", "IngestRequest", "ingest", "plan"]
@@ -177,6 +178,7 @@ def _refuse(
     size: int,
     hcode: str | None,
     refusal: DropRefused,
+    kind: str,
 ) -> DropResult:
     with locked_transaction(engine) as conn:
         if (existing := find_drop(conn, sha256)) is not None:
@@ -188,6 +190,7 @@ def _refuse(
             sha256,
             hcode,
             None,
+            kind=kind,
             status="F",
             code=refusal.code,
             message=refusal.message,
@@ -204,6 +207,7 @@ def _record(
     hcode: str | None,
     raw: RawDrop | None,
     *,
+    kind: str,
     status: str = "OK",
     code: str | None = None,
     message: str | None = None,
@@ -225,7 +229,7 @@ def _record(
         code=code,
         message=message,
         name=source.path.name,
-        format="16files",
+        format=kind,
         rows_read=dict(raw.rows_read) if raw else {},
         ignored_files=list(raw.ignored_files) if raw else [],
         claims=0 if claims is None else claims.height,
@@ -318,9 +322,10 @@ def _ingest_one(
     size = drop_size(source.path)
     name_hash = hashlib.sha256(f"oversize:{source.path.name}:{size}".encode()).hexdigest()
     hcode = source.hcode or request.hcode
+    kind = drop_format(source.path)
     if size > settings.max_drop_bytes:
         refusal = DropRefused("F01", f"larger than the maximum of {settings.max_drop_bytes} bytes")
-        return _refuse(engine, source, request, name_hash, size, hcode, refusal)
+        return _refuse(engine, source, request, name_hash, size, hcode, refusal, kind)
     sha256 = drop_hash(source.path)
     with engine.connect() as conn:
         existing = find_drop(conn, sha256)
@@ -331,9 +336,9 @@ def _ingest_one(
             return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
         return _result(existing, "DUP", _duplicate_ack(existing, request), source.path.name)
     try:
-        raw = read_sixteen(source.path, max_bytes=settings.max_drop_bytes)
+        raw = read_drop(source.path, kind, max_bytes=settings.max_drop_bytes)
     except DropRefused as refusal:
-        return _refuse(engine, source, request, sha256, size, hcode, refusal)
+        return _refuse(engine, source, request, sha256, size, hcode, refusal, kind)
     hcode = _submitter(source, request, raw)
     version_id, frames = reference
     if hcode is None or hcode not in set(frames["hospitals"]["hcode"].to_list()):
@@ -346,6 +351,7 @@ def _ingest_one(
             size,
             hcode,
             DropRefused("F07", f"submitting hospital {why}"),
+            kind,
         )
     corrections = source.corrections or request.corrections
     judgement = judge_drop(raw.tables, hcode=hcode, received=request.received, reference=frames)
@@ -378,6 +384,7 @@ def _ingest_one(
             sha256,
             hcode,
             raw,
+            kind=kind,
             reference_version=version_id,
             claims=claims,
         )

@@ -44,8 +44,8 @@ from clearinghouse.schema import TABLES
 from clearinghouse.settings import Settings
 from clearinghouse.settlement import attach_runs
 from formats.csv import csv_bytes
+from formats.reader import read_drop
 from formats.reconciliation_html import reconciliation_html
-from formats.sixteen import read_sixteen
 from jobs.settle import rebuild_run
 
 __all__ = ["ReconcileResult", "describe", "reconcile"]
@@ -182,13 +182,13 @@ def _recount(drops: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         path = raw.get(sha256)
         if status == "F":
             found.append((drop_id, 0, None))
-        elif kind != "16files":
+        elif kind not in ("16files", "cipn"):
             found.append((drop_id, None, f"no recount for the {kind} format"))
         elif path is None:
             found.append((drop_id, None, f"raw bytes missing from {settings.raw_store}"))
         else:
             try:
-                linked = link(read_sixteen(path, max_bytes=settings.max_drop_bytes).tables)
+                linked = link(read_drop(path, kind, max_bytes=settings.max_drop_bytes).tables)
             except DropRefused as refusal:
                 found.append((drop_id, None, f"raw bytes unreadable now ({refusal.code})"))
                 continue
