@@ -118,7 +118,10 @@ def _parser_events(data: bytes, tags: tuple[str, ...] | None) -> Iterator[etree.
             load_dtd=False,
             dtd_validation=False,
             no_network=True,
-            huge_tree=False,
+            # libxml2's default limits (10 MB of text in one element) would refuse a big
+            # envelope's section; entities being refused before any parse, the drop size
+            # bounds what a long text can cost.
+            huge_tree=True,
             remove_comments=True,
         )
     )

@@ -121,3 +121,14 @@ def test_the_document_type_names_the_right_and_a_bad_charge_stays_as_read() -> N
     assert tables["INS"]["INSCL"].to_list() == ["SSS"]
     assert tables["CHA"]["AMOUNT"].to_list() == ["2,000.00"]  # S04 downstream, once
     assert tables["CHT"]["TOTAL"].to_list() == ["2,000.00"]
+
+
+def test_a_section_longer_than_libxml2s_default_text_limit_is_read() -> None:
+    # 150,000 bill lines: over 10 MB of text in one element.
+    line = MAPPED_BILLS[0]
+    bills = [line.replace("1|", f"{n}|", 1) for n in range(1, 150_001)]
+    data = document(bills=bills, bill_count=str(len(bills)))
+    assert len(data) > 10 * 2**20
+    admission = read(data)
+    assert admission.bills.height == 150_000
+    assert admission.bills["line"].tail(1).to_list() == [12 + 150_000]
