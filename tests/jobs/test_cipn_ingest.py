@@ -103,3 +103,19 @@ def test_a_bad_cipn_file_gets_its_f_code(
     with ack.open(encoding="utf-8", newline="") as handle:
         [row] = list(csv.DictReader(handle))
     assert (row["status"], row["codes"]) == ("F", code)
+
+
+def test_a_1_gib_xml_file_is_refused_by_its_size_unread(ready: str, tmp_path: Path) -> None:
+    # Sparse: it claims 1 GiB + 1 byte on disk without taking it. Nothing but stat reads it.
+    path = tmp_path / "10670-CIPN-huge.xml"
+    with path.open("wb") as handle:
+        handle.write(b'<?xml version="1.0" encoding="windows-874"?>\n<CIPN>')
+        handle.truncate(2**30 + 1)
+    done = run("--db", ready, "ingest", str(path), "--hcode", "10670", "--received",
+               "2026-10-08", "--ack-dir", "acks", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [ack] = (tmp_path / "acks").glob("*.csv")
+    with ack.open(encoding="utf-8", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["status"], row["codes"]) == ("F", "F01")
+    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").iterdir())
