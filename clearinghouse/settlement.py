@@ -22,7 +22,6 @@ from clearinghouse.errors import Problem
 
 __all__ = [
     "FUND_STATEMENT_SCHEMA",
-    "HOSPITAL_STATEMENT_SCHEMA",
     "KIND",
     "KINDS",
     "LISTING_COLUMNS",
@@ -44,25 +43,6 @@ __all__ = [
 LISTING_COLUMNS = [
     "payer", "payee", "amount", "kind", "hcode", "claim_type", "claim_key", "version",
 ]  # fmt: skip
-
-#: A hospital statement's rows (``hospital`` names the file and is not written).
-HOSPITAL_STATEMENT_SCHEMA = pl.Schema(
-    {
-        "hospital": pl.String(),
-        "kind": pl.String(),
-        "claim_hcode": pl.String(),
-        "claim_type": pl.String(),
-        "claim_key": pl.String(),
-        "version": pl.Int64(),
-        "status": pl.String(),
-        "codes": pl.String(),
-        "allowed": pl.Int64(),
-        "received": pl.Int64(),
-        "paid": pl.Int64(),
-        "run": pl.String(),
-        "net": pl.Int64(),
-    }
-)
 
 #: A fund statement's rows (``fund`` names the file and is not written).
 FUND_STATEMENT_SCHEMA = pl.Schema(
@@ -140,12 +120,9 @@ def _codes(frame: pl.DataFrame, name: str) -> tuple[pl.Expr, int]:
     values, far cheaper than ranking millions of strings; anything else is ranked.
     """
     column = frame.get_column(name)
-    if isinstance(column.dtype, pl.Enum):
-        categories = pl.Series(column.dtype.categories)
-        if categories.equals(categories.sort()):  # byte order: the codes sort as the strings
-            code = pl.col(name).to_physical().cast(pl.UInt64) + 1
-            return code.fill_null(0), categories.len()
-        column = column.cast(pl.String)
+    if isinstance(column.dtype, pl.Enum) and _byte_ordered(column.dtype):
+        code = pl.col(name).to_physical().cast(pl.UInt64) + 1
+        return code.fill_null(0), len(column.dtype.categories)
     if column.dtype.is_integer():
         low, high = column.min(), column.max()
         if low is None:  # every value null: every code 0
@@ -153,11 +130,11 @@ def _codes(frame: pl.DataFrame, name: str) -> tuple[pl.Expr, int]:
         if cast(int, high) - cast(int, low) < 1 << 62:
             code = (pl.col(name).cast(pl.Int64) - cast(int, low) + 1).cast(pl.UInt64)
             return code.fill_null(0), cast(int, high) - cast(int, low) + 1
-    if column.dtype == pl.String() and column.head(65_536).n_unique() < 4_096:
-        values = column.drop_nulls().unique().sort()
-        coded = column.cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64) + 1
+    text = _small(column.cast(pl.String) if isinstance(column.dtype, pl.Enum) else column)
+    if isinstance(text.dtype, pl.Enum):
+        coded = text.to_physical().cast(pl.UInt64) + 1
     else:
-        coded = column.rank("dense").cast(pl.UInt64)
+        coded = text.rank("dense").cast(pl.UInt64)
     coded = coded.fill_null(0)
     return pl.lit(coded), cast(int, coded.max() or 0)
 
@@ -236,13 +213,14 @@ def _enum_of(*columns: pl.Series) -> pl.Enum:
     return pl.Enum(values.unique().sort())
 
 
+def _byte_ordered(enum: pl.Enum) -> bool:
+    """Whether the Enum lists its categories in byte order (its codes sort as the strings)."""
+    categories = pl.Series(enum.categories)
+    return categories.equals(categories.sort())
+
+
 def _small(column: pl.Series) -> pl.Series:
     """A String column with few distinct values as an Enum in byte order; others unchanged."""
-    if isinstance(column.dtype, pl.Enum):
-        categories = pl.Series(column.dtype.categories)
-        if categories.equals(categories.sort()):  # byte order: the codes sort as the strings
-            return (column.to_physical().cast(pl.UInt64) + 1).fill_null(0)
-        column = column.cast(pl.String)
     if column.dtype == pl.String() and column.head(65_536).n_unique() < 4_096:
         enum = _enum_of(column)
         if len(enum.categories) < 65_536:
@@ -329,7 +307,7 @@ def listing(month: Coded) -> pl.DataFrame:
     )
     ordered = owed.select("payer", "payee", "amount", "kind", "vrow")[order_of(keys, keys.columns)]
     identity = month.versions.select(_IDENTITY)[ordered["vrow"]]
-    return pl.concat([ordered.drop("vrow"), identity], how="horizontal")
+    return pl.concat([ordered.drop("vrow"), identity], how="horizontal").select(LISTING_COLUMNS)
 
 
 def _hospitals(month: Coded) -> tuple[pl.Enum, pl.Series]:
@@ -344,8 +322,10 @@ def _hospitals(month: Coded) -> tuple[pl.Enum, pl.Series]:
 
 
 def hospital_statements(month: Coded) -> pl.DataFrame:
-    """Every hospital statement of a month, sorted, TOTAL last in each (HOSPITAL_STATEMENT_SCHEMA
-    columns; ``hospital``, ``kind``, ``run`` and short text columns may be Enums).
+    """Every hospital statement of a month, sorted, TOTAL last in each: ``hospital`` (names the
+    file, not written), ``kind, claim_hcode, claim_type, claim_key, version, status, codes,
+    allowed, received, paid, run, net`` (amounts in satang; ``hospital``, ``kind``, ``run`` and
+    short text columns may be Enums).
 
     ``month.obligations`` carry ``run``; ``month.versions`` are the month's claim versions and
     every version an obligation names (``in_period`` tells which are the month's).

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from clearinghouse.money import baht_decimal, format_baht
+from clearinghouse.money import baht_decimal
 from formats.csv import csv_bytes, write_csv
 
 __all__ = [
@@ -37,7 +37,8 @@ MANIFEST = "manifest.json"
 
 
 def _baht(*names: str) -> list[pl.Expr]:
-    return [format_baht(pl.col(name)) for name in names]
+    """Baht columns: exact decimals, written as :func:`format_baht` formats them."""
+    return [baht_decimal(pl.col(name)) for name in names]
 
 
 def position_rows(position: pl.DataFrame) -> pl.DataFrame:
@@ -50,15 +51,10 @@ def transfer_rows(transfer: pl.DataFrame) -> pl.DataFrame:
     return transfer.select("payer", "payee", *_baht("amount"))
 
 
-def _exact(*names: str) -> list[pl.Expr]:
-    """Baht columns of the big files: decimals, written as :func:`_baht` would format them."""
-    return [baht_decimal(pl.col(name)) for name in names]
-
-
 def listing_rows(listing: pl.DataFrame) -> pl.DataFrame:
     """obligations.csv, from the sorted listing."""
     return listing.select(
-        "payer", "payee", *_exact("amount"), "kind", "hcode", "claim_type", "claim_key", "version"
+        "payer", "payee", *_baht("amount"), "kind", "hcode", "claim_type", "claim_key", "version"
     )
 
 
@@ -67,7 +63,7 @@ def hospital_statement_rows(statement: pl.DataFrame) -> pl.DataFrame:
     from the sorted statements."""
     return statement.select(
         "hospital", "kind", "claim_hcode", "claim_type", "claim_key", "version", "status",
-        "codes", *_exact("allowed", "received", "paid"), "run", *_exact("net"),
+        "codes", *_baht("allowed", "received", "paid"), "run", *_baht("net"),
     )  # fmt: skip
 
 
@@ -140,8 +136,8 @@ def write_parts(
     header = csv_bytes(body.head(0))
     text = csv_bytes(body)
     ends = _line_ends(text, len(header), rows)
-    # The parts end where the text does unless a value holds a line end.
-    whole = ends[-1] == len(text) if ends else True
+    # Every part found, ending where the text does, unless a value holds a line end.
+    whole = len(ends) == len(runs) and (not ends or ends[-1] == len(text))
     written: dict[str, str] = {}
     first, pos = 0, len(header)
     for i, (value, count) in enumerate(runs):

@@ -360,7 +360,7 @@ def _payment(record: RunRecord, position: pl.DataFrame, creditors: pl.DataFrame)
 
 
 def _listing_file(members: Coded, staging: Path) -> dict[str, str | None]:
-    return {"obligations.csv": write_frame(listing_rows(listing(members)), staging / LISTING)}
+    return {LISTING: write_frame(listing_rows(listing(members)), staging / LISTING)}
 
 
 def _hospital_files(month: Coded, staging: Path) -> dict[str, str | None]:
@@ -387,10 +387,9 @@ def _place(staging: Path, out: Path, record: RunRecord, rows: Mapping[str, int],
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         (staging / name).replace(target)
-    manifest = out / MANIFEST
-    partial = staging / MANIFEST
-    partial.write_bytes(_manifest(record, rows, position))
-    partial.replace(manifest)
+    pending = staging / MANIFEST
+    pending.write_bytes(_manifest(record, rows, position))
+    pending.replace(out / MANIFEST)
 
 
 def _rows(record: RunRecord) -> dict[str, int]:

@@ -186,10 +186,7 @@ _VERSIONS_SCHEMA = pl.Schema(
         if name != "codes"
     }
 )
-_VERSION_COLUMNS = (
-    "cv.id, cv.hcode, cv.claim_type, cv.claim_key, cv.version, cv.status, cv.allowed, "
-    "cv.reference_version_id"
-)
+_VERSION_COLUMNS = ", ".join(f"cv.{name}" for name in _VERSIONS_SCHEMA if name != "in_period")
 
 
 def _wanted(conn: Connection, ids: pl.Series) -> str:
@@ -198,10 +195,8 @@ def _wanted(conn: Connection, ids: pl.Series) -> str:
     return temp_keys(conn, "wanted_span", spans(ids))
 
 
-def _versions_by_id(conn: Connection, ids: pl.Series) -> pl.DataFrame:
-    if ids.is_empty():
-        return pl.DataFrame(schema=_VERSIONS_SCHEMA)
-    table = _wanted(conn, ids)
+def _versions_by_id(conn: Connection, table: str) -> pl.DataFrame:
+    """The claim versions whose ids lie in the spans of temporary ``table`` (:func:`_wanted`)."""
     sql = (
         f"SELECT {_VERSION_COLUMNS}, 0 AS in_period FROM claim_version cv "
         f"JOIN {table} w ON cv.id BETWEEN w.first_id AND w.last_id"
@@ -209,12 +204,12 @@ def _versions_by_id(conn: Connection, ids: pl.Series) -> pl.DataFrame:
     return read_frame(conn, sql, _VERSIONS_SCHEMA)
 
 
-def _with_codes(conn: Connection, versions: pl.DataFrame) -> pl.DataFrame:
+def _with_codes(conn: Connection, versions: pl.DataFrame, table: str | None = None) -> pl.DataFrame:
     """``versions`` with their ``codes`` (distinct, sorted, ``;``-joined; "" for none), in
-    settlement.VERSION_SCHEMA."""
+    settlement.VERSION_SCHEMA. ``table``: a :func:`_wanted` table already covering their ids."""
     codes = pl.DataFrame(schema={"id": pl.Int64(), "code": pl.String()})
     if not versions.is_empty():
-        table = _wanted(conn, versions["id"])
+        table = table or _wanted(conn, versions["id"])
         sql = (
             "SELECT cc.claim_version_id AS id, cc.code FROM claim_code cc "
             f"JOIN {table} w ON cc.claim_version_id BETWEEN w.first_id AND w.last_id"
@@ -257,7 +252,10 @@ def period_versions(conn: Connection, period: str) -> pl.DataFrame:
 def versions_named(conn: Connection, ids: pl.Series) -> pl.DataFrame:
     """The claim versions ``ids`` (those a run's obligations name), with their codes
     (settlement.VERSION_SCHEMA, ``in_period`` false: only a close has NOPAY rows)."""
-    return _with_codes(conn, _versions_by_id(conn, ids))
+    if ids.is_empty():
+        return _with_codes(conn, pl.DataFrame(schema=_VERSIONS_SCHEMA))
+    table = _wanted(conn, ids)  # one span table for the versions and their codes
+    return _with_codes(conn, _versions_by_id(conn, table), table)
 
 
 def store_run(
