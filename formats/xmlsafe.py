@@ -20,6 +20,7 @@ size of the file.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import re
@@ -54,6 +55,7 @@ CODECS = {
 _DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\?>")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _TRAILER = re.compile(rb"""<\?EndNote\s+(?:HMAC|Checksum)\s*=\s*["']([^"']*)["']\s*\?>\s*\Z""")
+_DECODE_BYTES = 1 << 20
 _MARKUP = re.compile(rb"<(\?|!--|!|[^?!])")
 
 
@@ -159,12 +161,18 @@ def _decoded_in(data: bytes, declared: str | None) -> str:
     codec = CODECS.get(declared or "utf-8")
     if codec is None:
         raise DropRefused("F02", f"the XML declares encoding {declared!r}, not read here")
-    try:
-        data.decode(codec)
-    except UnicodeDecodeError as exc:
-        raise DropRefused(
-            "F02", f"the XML is not {declared or 'UTF-8'} as it declares (byte {exc.start})"
-        ) from exc
+    # Decoded a piece at a time: a drop's text is never held whole beside its bytes.
+    decoder = codecs.getincrementaldecoder(codec)()
+    for offset in range(0, len(data) + 1, _DECODE_BYTES):
+        piece = data[offset : offset + _DECODE_BYTES]
+        pending = len(decoder.getstate()[0])  # bytes of a character cut by the last piece
+        try:
+            decoder.decode(piece, final=offset + _DECODE_BYTES >= len(data))
+        except UnicodeDecodeError as exc:
+            where = offset - pending + exc.start
+            raise DropRefused(
+                "F02", f"the XML is not {declared or 'UTF-8'} as it declares (byte {where})"
+            ) from exc
     return codec
 
 
