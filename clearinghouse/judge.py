@@ -63,18 +63,24 @@ def _as_codes(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(CODES_SCHEMA.names()).cast(dict(CODES_SCHEMA))  # type: ignore[arg-type]
 
 
-def _row_codes(linked: Linked, hcode: str) -> list[pl.DataFrame]:
+def _row_codes(
+    linked: Linked, hcode: str, absent: frozenset[tuple[str, str]]
+) -> list[pl.DataFrame]:
+    def rules(table: str) -> dict[str, pl.Expr]:
+        lacking = frozenset(column for t, column in absent if t == table)
+        return dict(row_rules(table, hcode, lacking))
+
     out: list[pl.DataFrame] = []
     for table, frame in linked.details.items():
         if table == "HEADER":
             for header in ("OPD", "IPD"):
                 rows = frame.filter(pl.col("table") == header)
-                checks = rows.select(*CLAIM_ID, **dict(row_rules(header, hcode)))
+                checks = rows.select(*CLAIM_ID, **rules(header))
                 out.append(_long(checks, CLAIM_ID))
             continue
-        checks = frame.select(*CLAIM_ID, **dict(row_rules(table, hcode)))
+        checks = frame.select(*CLAIM_ID, **rules(table))
         out.append(_long(checks, CLAIM_ID))
-    pat = linked.patients.select("hn", **dict(row_rules("PAT", hcode)))
+    pat = linked.patients.select("hn", **rules("PAT"))
     pat_codes = _long(pat, ["hn"]).join(linked.claims.select(*CLAIM_ID, "hn"), on="hn")
     out.append(pat_codes.select(*CLAIM_ID, "code"))
     out.append(linked.unmatched_hn.with_columns(code=pl.lit("S02")))
@@ -110,8 +116,14 @@ def judge_drop(
     hcode: str,
     received: dt.date,
     reference: dict[str, pl.DataFrame],
+    raised: pl.DataFrame | None = None,
+    absent: frozenset[tuple[str, str]] = frozenset(),
 ) -> Judgement:
-    """Link, evaluate every drop-local rule (all but K), and derive statuses."""
+    """Link, evaluate every drop-local rule (all but K), and derive statuses.
+
+    ``raised``: claim codes the reader found (``claim_type, claim_key, code``), judged with
+    the rest; ``absent``: ``(table, column)`` pairs the drop's format does not carry.
+    """
     linked = link(tables)
     facts = claim_facts(linked)
     items = item_facts(linked, facts)
@@ -120,11 +132,13 @@ def judge_drop(
     item_id = [*CLAIM_ID, "file", "line"]
     item_codes = _long(item_checks, item_id).rename({"file": "item_file", "line": "item_line"})
     parts = [
-        *_row_codes(linked, hcode),
+        *_row_codes(linked, hcode, absent),
         _long(claim_checks, CLAIM_ID),
         unknown_categories(linked.details["CHA"], reference["charge_categories"]),
         item_codes,
     ]
+    if raised is not None:
+        parts.append(raised.join(facts.select(CLAIM_ID), on=CLAIM_ID, how="semi"))
     codes = pl.concat([_as_codes(p) for p in parts]).unique(maintain_order=True)
     return Judgement(
         claims=statuses(facts, codes),

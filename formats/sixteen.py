@@ -8,12 +8,10 @@ never judged here: the frames carry every value as a string plus ``file``, ``lin
 
 from __future__ import annotations
 
-import lzma
 import re
 import zipfile
-import zlib
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -21,63 +19,45 @@ from clearinghouse.errors import DropRefused
 from clearinghouse.schema import TABLES, raw_schema
 from formats.drop import drop_size, folder_files, is_zip
 from formats.text import TextTable, read_text_table, table_frame
+from formats.zipsafe import base_name, checked_members, open_zip, read_member, too_large
 
-__all__ = ["REQUIRED_TABLES", "RawDrop", "read_sixteen", "table_of"]
+__all__ = ["RAISED_SCHEMA", "REQUIRED_TABLES", "RawDrop", "read_sixteen", "table_of"]
 
 #: Tables every drop must hold, and the claim tables of which it must hold at least one.
 REQUIRED_TABLES = ("INS", "PAT", "CHT", "CHA")
 CLAIM_TABLES = ("OPD", "IPD")
 
 _TABLE_FILE = re.compile(rf"^({'|'.join(TABLES)})(?:[^A-Za-z].*)?\.txt$", re.IGNORECASE | re.DOTALL)
-_CHUNK = 1 << 20
-# Everything zipfile and its decompressors raise on damaged, encrypted or exotic archives.
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    lzma.LZMAError,
-    OSError,
-    EOFError,
-    RuntimeError,
-    NotImplementedError,
-    ValueError,
+#: Claim-level codes a reader raises on fields no canonical column holds (B10, FHIR S02).
+RAISED_SCHEMA = pl.Schema(
+    {"claim_type": pl.String(), "claim_key": pl.String(), "code": pl.String()}
 )
 
 
 @dataclass
 class RawDrop:
-    """A 16-file drop as raw table frames.
+    """A drop as raw table frames, whatever its format.
 
     ``tables`` holds every table of ``TABLES``, each frame exactly ``raw_schema(table)``
     (an absent table is an empty frame); ``rows_read`` and ``files`` (the file's name inside
     the drop) only the tables present; ``ignored_files`` the other files' names, sorted.
+    ``raised``: claim codes the reader found on fields no canonical column holds
+    (``RAISED_SCHEMA``); ``absent``: the ``(table, column)`` pairs the format does not carry,
+    which the row rules must not call empty (docs/formats.md, "Rules that cannot fire").
     """
 
     tables: dict[str, pl.DataFrame]
     rows_read: dict[str, int]
     ignored_files: list[str]
     files: dict[str, str]
+    raised: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RAISED_SCHEMA))
+    absent: frozenset[tuple[str, str]] = frozenset()
 
 
 def table_of(name: str) -> str | None:
     """The table a file name stands for (``<TABLE>.txt``, ``<TABLE><suffix>.txt``), else None."""
     match = _TABLE_FILE.match(name)
     return match.group(1).upper() if match else None
-
-
-def _human(size: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} bytes"
-
-
-def _too_large(what: str, size: int, max_bytes: int) -> DropRefused:
-    return DropRefused(
-        "F01",
-        f"{what} {_human(size)}, more than the {_human(max_bytes)} accepted; "
-        "split it into smaller drops",
-    )
 
 
 def _claim_file(tables: dict[str, str], table: str, name: str) -> None:
@@ -87,16 +67,6 @@ def _claim_file(tables: dict[str, str], table: str, name: str) -> None:
             "F01", f"two files for table {table}: {first} and {second}; send one file per table"
         )
     tables[table] = name
-
-
-def _unsafe(name: str) -> bool:
-    """A member name with an absolute path, a drive letter or a ``..`` step."""
-    posix = name.replace("\\", "/")
-    return (
-        posix.startswith("/")
-        or re.match(r"^[A-Za-z]:", posix) is not None
-        or ".." in posix.split("/")
-    )
 
 
 def _read_folder(path: Path) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
@@ -116,65 +86,23 @@ def _read_folder(path: Path) -> tuple[dict[str, bytes], dict[str, str], list[str
     return blobs, names, ignored
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int, limit: int) -> bytes:
-    """The member's bytes, refusing once more than ``room`` bytes come out (a lying archive)."""
-    parts: list[bytes] = []
-    taken = 0
-    with archive.open(info) as member:
-        while chunk := member.read(_CHUNK):
-            taken += len(chunk)
-            if taken > room:
-                raise DropRefused(
-                    "F01",
-                    f"the ZIP archive unpacks to more than the {_human(limit)} accepted; "
-                    "split it into smaller drops",
-                )
-            parts.append(chunk)
-    return b"".join(parts)
-
-
 def _read_zip(path: Path, max_bytes: int) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
     names: dict[str, str] = {}
     members: dict[str, zipfile.ZipInfo] = {}
     ignored: list[str] = []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            for info in infos:
-                if _unsafe(info.filename):
-                    raise DropRefused(
-                        "F01",
-                        f"the ZIP archive holds {info.filename!r}, a name with an "
-                        "absolute path or '..'; put the files at the top of the archive",
-                    )
-            declared = sum(info.file_size for info in infos)
-            if declared > max_bytes:
-                raise _too_large("the ZIP archive unpacks to", declared, max_bytes)
-            for info in infos:
-                base = PurePosixPath(info.filename.replace("\\", "/")).name
-                if info.is_dir() or not base or base.startswith("."):
-                    continue
-                table = table_of(base)
-                if table is None:
-                    ignored.append(info.filename)
-                    continue
-                if info.flag_bits & 0x1:
-                    raise DropRefused(
-                        "F01",
-                        f"{info.filename} is password-protected; send the ZIP without a password",
-                    )
-                _claim_file(names, table, base)
-                members[table] = info
-            blobs: dict[str, bytes] = {}
-            unpacked = 0
-            for table, info in members.items():
-                blobs[table] = _read_member(archive, info, max_bytes - unpacked, max_bytes)
-                unpacked += len(blobs[table])
-    except _ZIP_ERRORS as exc:
-        raise DropRefused(
-            "F01",
-            f"the ZIP archive is damaged or cannot be unpacked ({exc}); create it again and resend",
-        ) from exc
+    with open_zip(path) as archive:
+        for info in checked_members(archive, max_bytes):
+            table = table_of(base_name(info))
+            if table is None:
+                ignored.append(info.filename)
+                continue
+            _claim_file(names, table, base_name(info))
+            members[table] = info
+        blobs: dict[str, bytes] = {}
+        unpacked = 0
+        for table, info in members.items():
+            blobs[table] = read_member(archive, info, max_bytes - unpacked, max_bytes)
+            unpacked += len(blobs[table])
     return blobs, names, sorted(ignored)
 
 
@@ -234,7 +162,7 @@ def read_sixteen(path: Path, *, max_bytes: int) -> RawDrop:
     except OSError as exc:
         raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc
     if size > max_bytes:
-        raise _too_large("the drop is", size, max_bytes)
+        raise too_large("the drop is", size, max_bytes)
     if folder:
         blobs, names, ignored = _read_folder(path)
     elif is_zip(path):

@@ -354,7 +354,14 @@ def _ingest_one(
             kind,
         )
     corrections = source.corrections or request.corrections
-    judgement = judge_drop(raw.tables, hcode=hcode, received=request.received, reference=frames)
+    judgement = judge_drop(
+        raw.tables,
+        hcode=hcode,
+        received=request.received,
+        reference=frames,
+        raised=raw.raised,
+        absent=raw.absent,
+    )
     with engine.connect() as conn:
         registry = registry_for(
             conn, version_id, judgement.claims.filter(pl.col("person_id") != "")
