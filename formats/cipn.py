@@ -23,7 +23,7 @@ import polars as pl
 from clearinghouse.errors import DropRefused
 from clearinghouse.money import format_baht, parse_satang
 from clearinghouse.schema import TABLES, raw_schema
-from formats.sixteen import RawDrop
+from formats.sixteen import RAISED_SCHEMA, RawDrop
 from formats.xmlsafe import Element, XmlDoc, check_xml, elements
 
 __all__ = [
@@ -32,8 +32,11 @@ __all__ = [
     "IPDX_FIELDS",
     "IPOP_FIELDS",
     "Admission",
+    "admission_drop",
+    "bill_totals_codes",
     "raw_tables",
     "read_cipn",
+    "read_cipn_bytes",
     "read_cipn_file",
 ]
 
@@ -293,6 +296,67 @@ def _charges_total(admission: Admission, adt: pl.DataFrame, bills: pl.DataFrame)
     )  # fmt: skip
 
 
+def _amount(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """An invoice or bill amount in satang (null when empty or unparseable), and whether it
+    was given but does not parse."""
+    trimmed = text.str.strip_chars()
+    satang = parse_satang(trimmed)
+    return satang, (trimmed != "") & satang.is_null()
+
+
+def bill_totals_codes(admission: Admission) -> pl.DataFrame:
+    """B10 and the S04s of the invoice totals it reads, as reader-raised codes (RAISED_SCHEMA).
+
+    Per invoice (one in the files seen): ``DRGCharge`` ≠ Σ net over ``ClaimCat`` D lines, or
+    ``XDRGClaim`` ≠ Σ min(``ClaimAmt``, net) over ``ClaimCat`` T lines (rules.md). A total that is
+    absent or empty is not checked; one whose inputs do not parse is not judged (their S04 is
+    raised: the totals' and a T line's ``ClaimAmt`` here, a net's through CHA).
+    """
+    an = admission.ipadt["AN"][0].strip()
+    charge, _ = _amount(pl.col("ChargeAmt"))
+    discount, bad_discount = _amount(pl.col("Discount"))
+    claimed, bad_claimed = _amount(pl.col("ClaimAmt"))
+    category = pl.col("ClaimCat").str.strip_chars()
+    lines = admission.bills.select(
+        "invoice",
+        category=category,
+        net=charge - discount.fill_null(0),
+        net_bad=charge.is_null() | bad_discount,
+        claimed=claimed,
+        claimed_bad=(category == "T") & (bad_claimed | claimed.is_null()),
+    )
+    sums = lines.group_by("invoice").agg(
+        drg_lines=pl.col("net").filter(pl.col("category") == "D").sum(),
+        drg_bad=(pl.col("net_bad") & (pl.col("category") == "D")).any(),
+        xdrg_lines=pl.min_horizontal("claimed", "net").filter(pl.col("category") == "T").sum(),
+        xdrg_bad=((pl.col("net_bad") | pl.col("claimed_bad")) & (pl.col("category") == "T")).any(),
+        claimed_bad=pl.col("claimed_bad").any(),
+    )
+    drg, drg_unparsed = _amount(pl.col("DRGCharge"))
+    xdrg, xdrg_unparsed = _amount(pl.col("XDRGClaim"))
+    checked = (
+        admission.invoices.with_row_index("invoice")
+        .with_columns(pl.col("invoice").cast(pl.Int64))
+        .join(sums, on="invoice", how="left")
+        .select(
+            b10=(drg.is_not_null() & ~pl.col("drg_bad").fill_null(False)
+                 & (drg != pl.col("drg_lines").fill_null(0)))
+            | (xdrg.is_not_null() & ~pl.col("xdrg_bad").fill_null(False)
+               & (xdrg != pl.col("xdrg_lines").fill_null(0))),
+            s04=drg_unparsed | xdrg_unparsed | pl.col("claimed_bad").fill_null(False),
+        )
+    )  # fmt: skip
+    fired = [code for code in ("b10", "s04") if checked[code].any()]
+    return pl.DataFrame(
+        {
+            "claim_type": ["IP"] * len(fired),
+            "claim_key": [an] * len(fired),
+            "code": [code.upper() for code in fired],
+        },
+        schema=RAISED_SCHEMA,
+    )
+
+
 def read_cipn_file(path: Path, *, max_bytes: int) -> RawDrop:
     """A single CIPN/AIPN file as a drop of raw tables (F01 over ``max_bytes``, then the XML
     checks and the sections' refusals)."""
@@ -303,11 +367,22 @@ def read_cipn_file(path: Path, *, max_bytes: int) -> RawDrop:
         data = path.read_bytes()
     except OSError as exc:
         raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc
-    tables = raw_tables(read_cipn(check_xml(data), path.name))
+    return read_cipn_bytes(data, path.name)
+
+
+def read_cipn_bytes(data: bytes, file: str) -> RawDrop:
+    """A CIPN/AIPN document's bytes (a file's, or a transport ZIP member's) as a drop."""
+    return admission_drop(read_cipn(check_xml(data), file))
+
+
+def admission_drop(admission: Admission) -> RawDrop:
+    """One read admission as a drop: its raw tables and its bill-total codes."""
+    tables = raw_tables(admission)
     present = [table for table, frame in tables.items() if not frame.is_empty()]
     return RawDrop(
         tables=tables,
         rows_read={table: tables[table].height for table in present},
         ignored_files=[],
-        files=dict.fromkeys(present, path.name),
+        files=dict.fromkeys(present, admission.file),
+        raised=bill_totals_codes(admission),
     )

@@ -18,6 +18,7 @@ from clearinghouse.errors import UsageError
 __all__ = [
     "RESERVED_NAMES",
     "DropSource",
+    "Member",
     "discover",
     "drop_hash",
     "drop_size",
@@ -32,13 +33,33 @@ _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _CHUNK = 1 << 20
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An XML member of a CIPN transport ZIP: its name in the archive and declared size."""
+
+    name: str
+    size: int
+
+
 @dataclass(frozen=True)
 class DropSource:
-    """One drop to ingest: where it is, the hospital folder it sits in, whether a correction."""
+    """One drop to ingest: where it is, the hospital folder it sits in, whether a correction.
+
+    ``member``: for a CIPN/AIPN file carried in a transport ZIP at ``path``, its name in the
+    archive (the member is the drop: its own hash, checks and acknowledgement).
+    """
 
     path: Path
     hcode: str | None
     corrections: bool
+    member: Member | None = None
+
+    @property
+    def name(self) -> str:
+        """The drop's name as submitted: the file or folder's, or the member's (no folders)."""
+        if self.member is None:
+            return self.path.name
+        return self.member.name.replace("\\", "/").split("/")[-1]
 
 
 def is_zip(path: Path) -> bool:

@@ -1,37 +1,153 @@
 """Which reader a drop goes to, from its content (intake.md: "the format is recognized from
-the content, not the name").
+the content, not the name"), and the ZIP transport of CIPN/AIPN files.
 
-A folder or a ZIP archive is the 16 files; a single file that starts as XML is a CIPN/AIPN
-admission; anything else goes to the 16-file reader, which refuses it with F01.
+* a folder: the 16 files;
+* a ZIP: the 16 files, unless its members are XML: a ClaimRec envelope among them makes the
+  ZIP one ClaimRec drop; otherwise (CIPN/AIPN admissions) the ZIP is a transport whose every
+  XML member is a drop of its own (:func:`transport_members`);
+* a single file starting as XML: by its root element, CIPN/AIPN (any other root is refused by
+  that reader), ``ClaimRec``, or FHIR (``Bundle``, ``Claim``);
+* a single file starting with ``{``: FHIR JSON;
+* anything else: the 16-file reader, which refuses it with F01.
+
+Recognition only peeks at the first bytes of files and members; every check that refuses a
+drop belongs to its reader.
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 
-from formats.cipn import read_cipn_file
-from formats.sixteen import RawDrop, read_sixteen
+from clearinghouse.errors import DropRefused
+from formats.cipn import read_cipn_bytes, read_cipn_file
+from formats.drop import Member
+from formats.sixteen import RawDrop, read_sixteen, table_of
 from formats.xmlsafe import looks_like_xml
+from formats.zipsafe import ZIP_ERRORS, base_name, checked_members, open_zip, read_member
 
-__all__ = ["drop_format", "read_drop"]
+__all__ = [
+    "FORMATS",
+    "drop_format",
+    "member_bytes",
+    "read_drop",
+    "read_member_drop",
+    "transport_members",
+]
+
+#: Every format a drop may be recorded in.
+FORMATS = ("16files", "cipn", "claimrec", "fhir-json", "fhir-xml")
+_HEAD = 1 << 16
+_FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
+_FHIR_ROOTS = frozenset({"Bundle", "Claim"})
+
+
+def _root(head: bytes) -> str | None:
+    """The root element's local name in the first bytes of an XML document, when it shows
+    there (declarations, comments and processing instructions skipped); None otherwise."""
+    pos = 0
+    while True:
+        found = _FIRST_TAG.search(head, pos)
+        if found is None:
+            return None
+        before = head[: found.start()]
+        # Inside a comment or a processing instruction that has not ended yet: keep looking.
+        if before.count(b"<!--") > before.count(b"-->"):
+            pos = found.end()
+            continue
+        return found.group(2).decode("ascii", "replace")
+
+
+def _xml_format(head: bytes) -> str:
+    root = _root(head)
+    if root == "ClaimRec":
+        return "claimrec"
+    if root in _FHIR_ROOTS:
+        return "fhir-xml"
+    return "cipn"  # CIPN/AIPN, or refused by that reader (F06, F03 for another root)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(_HEAD)
+    except OSError:
+        return b""
+
+
+def _zip_format(path: Path) -> str:
+    """``claimrec`` or ``cipn-zip`` for a ZIP of XML, ``16files`` for everything else
+    (a damaged or hostile archive included: the 16-file reader refuses it with F01)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            kinds = set()
+            for info in archive.infolist():
+                name = base_name(info)
+                if not name or name.startswith("."):
+                    continue
+                if table_of(name) is not None:
+                    return "16files"
+                with archive.open(info) as member:
+                    head = member.read(_HEAD)
+                if looks_like_xml(head):
+                    kinds.add(_xml_format(head))
+    except ZIP_ERRORS:
+        return "16files"
+    if "claimrec" in kinds:
+        return "claimrec"
+    return "cipn-zip" if kinds else "16files"
 
 
 def drop_format(path: Path) -> str:
-    """``cipn`` for a single file that starts as XML, else ``16files`` (folders, ZIPs, and
-    anything the 16-file reader will refuse with F01)."""
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(256)
-        except OSError:
-            return "16files"
-        if looks_like_xml(head):
-            return "cipn"
+    """The format of the drop at ``path``: one of :data:`FORMATS`, or ``cipn-zip`` for a ZIP
+    transporting CIPN/AIPN files (each member then its own ``cipn`` drop)."""
+    if path.is_dir():
+        return "16files"
+    head = _head(path)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_format(path)
+    if looks_like_xml(head):
+        return _xml_format(head)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "fhir-json"
     return "16files"
+
+
+def transport_members(path: Path, max_bytes: int) -> list[Member]:
+    """The XML members of a CIPN transport, in archive order, each a drop of its own.
+
+    Raises:
+        DropRefused: F01 for the archive as a whole: damaged, a member name with an absolute
+            path or ``..`` (zip slip), or declared sizes beyond ``max_bytes``.
+    """
+    members = []
+    with open_zip(path) as archive:
+        for info in checked_members(archive, max_bytes):
+            with archive.open(info) as member:
+                if looks_like_xml(member.read(_HEAD)):
+                    members.append(Member(info.filename, info.file_size))
+    return members
+
+
+def member_bytes(path: Path, name: str, max_bytes: int) -> bytes:
+    """One member's bytes, at most ``max_bytes`` however it lies about its size (F01)."""
+    with open_zip(path) as archive:
+        return read_member(archive, archive.getinfo(name), max_bytes, max_bytes)
+
+
+def read_member_drop(path: Path, name: str, *, max_bytes: int) -> RawDrop:
+    """A CIPN/AIPN member of a transport ZIP as a drop (its file name without folders)."""
+    return read_cipn_bytes(
+        member_bytes(path, name, max_bytes), name.replace("\\", "/").split("/")[-1]
+    )
 
 
 def read_drop(path: Path, kind: str, *, max_bytes: int) -> RawDrop:
     """The raw tables of the drop at ``path`` in format ``kind``; DropRefused for F codes."""
     if kind == "cipn":
         return read_cipn_file(path, max_bytes=max_bytes)
+    if kind == "cipn-zip":  # reached only when the transport did not open safely
+        transport_members(path, max_bytes)  # raises the archive's F01
+        raise DropRefused("F03", "the ZIP archive holds no CIPN/AIPN file")
     return read_sixteen(path, max_bytes=max_bytes)

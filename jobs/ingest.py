@@ -12,7 +12,7 @@ import hashlib
 import shutil
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,7 +42,13 @@ from clearinghouse.rules.keys import key_codes, near_duplicates, versions
 from clearinghouse.settings import Settings
 from formats.ack import ack_stem, refusal_rows, write_ack
 from formats.drop import DropSource, discover, drop_hash, drop_size
-from formats.reader import drop_format, read_drop
+from formats.reader import (
+    drop_format,
+    member_bytes,
+    read_drop,
+    read_member_drop,
+    transport_members,
+)
 from formats.sixteen import RawDrop
 from jobs.adjudicate import ADJUDICATION_TABLES, adjudicate
 
@@ -131,10 +137,18 @@ def _result(rec: DropRecord, outcome: str, ack: Path, name: str | None = None) -
     )
 
 
-def _keep_raw(settings: Settings, path: Path, sha256: str) -> None:
+def _keep_raw(settings: Settings, source: DropSource, sha256: str) -> None:
     """Keep the drop's original bytes in the raw store, named by hash (before the commit)."""
     store = settings.raw_store
     store.mkdir(parents=True, exist_ok=True)
+    path = source.path
+    if source.member is not None:  # a transported CIPN file: its own bytes, as an .xml
+        target = store / f"{sha256}{Path(source.name).suffix.lower() or '.xml'}"
+        if not target.exists():
+            part = target.with_suffix(".part")
+            part.write_bytes(member_bytes(path, source.member.name, settings.max_drop_bytes))
+            part.replace(target)
+        return
     if path.is_file():
         target = store / f"{sha256}{path.suffix.lower()}"
         if not target.exists():
@@ -182,7 +196,7 @@ def _refuse(
 ) -> DropResult:
     with locked_transaction(engine) as conn:
         if (existing := find_drop(conn, sha256)) is not None:
-            return _result(existing, "DUP", _duplicate_ack(existing, request), source.path.name)
+            return _result(existing, "DUP", _duplicate_ack(existing, request), source.name)
         rec = _record(
             next_id(conn, "claim_drop"),
             source,
@@ -228,7 +242,7 @@ def _record(
         status=status,
         code=code,
         message=message,
-        name=source.path.name,
+        name=source.name,
         format=kind,
         rows_read=dict(raw.rows_read) if raw else {},
         ignored_files=list(raw.ignored_files) if raw else [],
@@ -319,14 +333,18 @@ def _ingest_one(
     request: IngestRequest,
     reference: tuple[int, dict[str, pl.DataFrame]],
 ) -> DropResult:
-    size = drop_size(source.path)
-    name_hash = hashlib.sha256(f"oversize:{source.path.name}:{size}".encode()).hexdigest()
+    member = source.member
+    size = drop_size(source.path) if member is None else member.size
+    name_hash = hashlib.sha256(f"oversize:{source.name}:{size}".encode()).hexdigest()
     hcode = source.hcode or request.hcode
-    kind = drop_format(source.path)
+    kind = "cipn" if member is not None else drop_format(source.path)
     if size > settings.max_drop_bytes:
         refusal = DropRefused("F01", f"larger than the maximum of {settings.max_drop_bytes} bytes")
         return _refuse(engine, source, request, name_hash, size, hcode, refusal, kind)
-    sha256 = drop_hash(source.path)
+    try:
+        sha256 = _source_hash(source, settings.max_drop_bytes)
+    except DropRefused as refusal:  # a member unpacking beyond the maximum
+        return _refuse(engine, source, request, name_hash, size, hcode, refusal, kind)
     with engine.connect() as conn:
         existing = find_drop(conn, sha256)
     if existing is not None:
@@ -334,9 +352,12 @@ def _ingest_one(
         if not (request.ack_dir / f"{stem}.csv").exists():
             # Committed, but the process died before its acknowledgement was written.
             return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
-        return _result(existing, "DUP", _duplicate_ack(existing, request), source.path.name)
+        return _result(existing, "DUP", _duplicate_ack(existing, request), source.name)
     try:
-        raw = read_drop(source.path, kind, max_bytes=settings.max_drop_bytes)
+        if member is not None:
+            raw = read_member_drop(source.path, member.name, max_bytes=settings.max_drop_bytes)
+        else:
+            raw = read_drop(source.path, kind, max_bytes=settings.max_drop_bytes)
     except DropRefused as refusal:
         return _refuse(engine, source, request, sha256, size, hcode, refusal, kind)
     hcode = _submitter(source, request, raw)
@@ -369,7 +390,7 @@ def _ingest_one(
     adjudication = adjudicate(judgement, hcode=hcode, reference={**frames, "registry": registry})
     with locked_transaction(engine) as conn:
         if (again := find_drop(conn, sha256)) is not None:
-            return _result(again, "DUP", _duplicate_ack(again, request), source.path.name)
+            return _result(again, "DUP", _duplicate_ack(again, request), source.name)
         past = history(conn, hcode, judgement.claims)
         judged = _apply_history(adjudication.judgement, past, corrections)
         period = assign_period(conn, request.received)
@@ -424,15 +445,40 @@ def _ingest_one(
             drop_id=drop_id,
             chunk_rows=settings.sqlite_chunk_rows,
         )
-        _keep_raw(settings, source.path, sha256)
+        _keep_raw(settings, source, sha256)
         failpoint("ingest:before-commit")
     failpoint("ingest:after-commit")
     return _result(rec, "OK", _write_stored_ack(engine, rec, request.ack_dir))
 
 
-def plan(request: IngestRequest) -> list[DropSource]:
+def _source_hash(source: DropSource, max_bytes: int) -> str:
+    """The drop's hash: a transported member's is the SHA-256 of its own bytes."""
+    if source.member is None:
+        return drop_hash(source.path)
+    return hashlib.sha256(member_bytes(source.path, source.member.name, max_bytes)).hexdigest()
+
+
+def expand(sources: Sequence[DropSource], max_bytes: int) -> list[DropSource]:
+    """Each CIPN transport ZIP replaced by its XML members, each a drop of its own (in archive
+    order); a transport that cannot be opened safely stays one drop, which its reading
+    refuses (F01)."""
+    expanded: list[DropSource] = []
+    for source in sources:
+        if source.member is None and drop_format(source.path) == "cipn-zip":
+            try:
+                members = transport_members(source.path, max_bytes)
+            except DropRefused:
+                members = []
+            if members:
+                expanded += [replace(source, member=member) for member in members]
+                continue
+        expanded.append(source)
+    return expanded
+
+
+def plan(request: IngestRequest, max_bytes: int) -> list[DropSource]:
     """The drops of a request, in the order they will be ingested."""
-    return discover(request.paths, corrections=request.corrections)
+    return expand(discover(request.paths, corrections=request.corrections), max_bytes)
 
 
 def ingest(
@@ -445,7 +491,10 @@ def ingest(
     today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     if request.received > today:
         raise UsageError(f"--received {request.received} is in the future (today is {today})")
-    sources = plan(request) if sources is None else sources
+    sources = expand(
+        plan(request, settings.max_drop_bytes) if sources is None else sources,
+        settings.max_drop_bytes,
+    )
     with engine.connect() as conn:
         reference = load_reference(conn, tables=JUDGING_TABLES)
     for source in sources:

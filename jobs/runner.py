@@ -66,7 +66,7 @@ def run_ingest(
             paths=paths, received=received, hcode=hcode, corrections=corrections, ack_dir=ack_dir
         )
         results: list[DropResult] = []
-        sources = plan(request)
+        sources = plan(request, settings.max_drop_bytes)
         with progress_bar("ingesting drops", len(sources)) as bar:
             for result in ingest(engine, settings, request, sources):
                 results.append(result)

@@ -362,8 +362,12 @@ class Worker:
             corrections=source.corrections,
             ack_dir=self._options.inbox / hcode / "ack",
         )
-        (result,) = ingest(self._engine, self._settings, request, [source])
-        log.info(_outcome(sighting.label, result))
+        # A CIPN transport ZIP gives one result per member; any other drop one.
+        for result in ingest(self._engine, self._settings, request, [source]):
+            label = sighting.label
+            if result.name != source.path.name:
+                label = f"{label}/{result.name}"
+            log.info(_outcome(label, result))
         target = self._archive(source.path, hcode, sighting.received, sha256)
         self._watch.forget(sighting)
         log.info("archived %s -> %s", sighting.label, target)

@@ -22,6 +22,8 @@ def document(
     ipadt: list[str] | None = None,
     bills: list[str] | None = None,
     doc_sys: str = "CIPN",
+    drg_charge: str = "2000.00",
+    xdrg_claim: str = "250.00",
 ) -> bytes:
     rows = "\r\n".join([IPADT] if ipadt is None else ipadt)
     body = (
@@ -38,8 +40,8 @@ def document(
         f'<BillItems Reccount="{bill_count}">\r\n'
         + "\r\n".join(bills or BILLS)
         + "\r\n</BillItems>\r\n"
-        "<InvAddDiscount>0.00</InvAddDiscount><DRGCharge>2000.00</DRGCharge>"
-        "<XDRGClaim>250.00</XDRGClaim></Invoices>\r\n"
+        f"<InvAddDiscount>0.00</InvAddDiscount><DRGCharge>{drg_charge}</DRGCharge>"
+        f"<XDRGClaim>{xdrg_claim}</XDRGClaim></Invoices>\r\n"
         f"</{root}>\r\n\r\n"
     ).encode("cp874")
     digest = hashlib.md5(body, usedforsecurity=False).hexdigest().upper()

@@ -3,16 +3,28 @@ one admission per file (F03). Documents are built here in Windows-874 with Thai 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearinghouse.errors import DropRefused
+from clearinghouse.judge import judge_drop
 from clearinghouse.schema import TABLES, raw_schema
-from formats.cipn import BILL_FIELDS, IPADT_FIELDS, raw_tables, read_cipn
+from formats.cipn import (
+    BILL_FIELDS,
+    IPADT_FIELDS,
+    admission_drop,
+    bill_totals_codes,
+    raw_tables,
+    read_cipn,
+)
 from formats.xmlsafe import check_xml
-from tests.formats.cipn_docs import IPADT, MAPPED_BILLS, document
+from pricing.reference import read_reference_dir, sample_dir
+from tests.formats.cipn_docs import BILLS, IPADT, MAPPED_BILLS, document
 
 
 def read(data: bytes, file: str = "10670-CIPN-AN6900123-20261007103000.xml"):  # type: ignore[no-untyped-def]
@@ -132,3 +144,84 @@ def test_a_section_longer_than_libxml2s_default_text_limit_is_read() -> None:
     admission = read(data)
     assert admission.bills.height == 150_000
     assert admission.bills["line"].tail(1).to_list() == [12 + 150_000]
+
+
+# --- B10: the invoice's totals against its bill lines ----------------------------------------
+
+
+def _raised(**totals: str) -> list[str]:
+    admission = read_cipn(check_xml(document(**totals)), "AN6900123.xml")
+    return bill_totals_codes(admission)["code"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("totals", "codes"),
+    [
+        ({}, []),  # 2000.00 over the D line; min(250.00, 300.00 − 50.00) over the T line
+        ({"drg_charge": "2000.01"}, ["B10"]),
+        ({"xdrg_claim": "300.00"}, ["B10"]),  # Σ ClaimAmt without the min: one exporter's slip
+        ({"drg_charge": "", "xdrg_claim": ""}, []),  # not given: not checked
+        ({"drg_charge": "2,000.00"}, ["S04"]),  # unparseable: reported, not judged
+    ],
+)
+def test_bill_totals_are_checked_per_invoice(totals: dict[str, str], codes: list[str]) -> None:
+    assert _raised(**totals) == codes
+
+
+def test_a_t_line_whose_claim_amount_does_not_parse_is_s04_not_b10() -> None:
+    bills = [
+        BILLS[0],
+        "2|2026-10-04|03|LC002|ยา|1|300.00|300.00|50.00|||D|03||||T||250.00|abc",
+    ]
+    admission = read_cipn(check_xml(document(bills=bills)), "AN6900123.xml")
+    assert bill_totals_codes(admission)["code"].to_list() == ["S04"]
+
+
+_LINE = st.tuples(
+    st.sampled_from(["D", "T", "X"]),
+    st.integers(0, 10**7),  # charge, satang
+    st.integers(0, 10**5),  # discount
+    st.integers(0, 10**7),  # claimed
+)
+
+
+def _baht(satang: int) -> str:
+    return f"{satang // 100}.{satang % 100:02d}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(_LINE, min_size=1, max_size=8), off=st.integers(-500, 500))
+def test_b10_fires_exactly_when_a_total_is_off(
+    lines: list[tuple[str, int, int, int]], off: int
+) -> None:
+    lines = [
+        (cat, max(charge, discount), discount, claimed) for cat, charge, discount, claimed in lines
+    ]
+    rows = [
+        f"{i}|2026-10-04|01|LC{i}|x|1|{_baht(c)}|{_baht(c)}|{_baht(d)}|||D|01||||{cat}||{_baht(a)}|{_baht(a)}"
+        for i, (cat, c, d, a) in enumerate(lines, start=1)
+    ]
+    drg = sum(c - d for cat, c, d, _ in lines if cat == "D")
+    xdrg = sum(min(a, c - d) for cat, c, d, a in lines if cat == "T")
+    doc = document(
+        bills=rows, bill_count=str(len(rows)), drg_charge=_baht(drg + max(off, -drg)),
+        xdrg_claim=_baht(xdrg),
+    )  # fmt: skip
+    raised = bill_totals_codes(read_cipn(check_xml(doc), "f.xml"))["code"].to_list()
+    assert raised == (["B10"] if max(off, -drg) != 0 else [])
+
+
+def test_b10_rejects_the_claim_through_the_judgement(reference: dict[str, pl.DataFrame]) -> None:
+    drop = admission_drop(read_cipn(check_xml(document(drg_charge="1999.00")), "AN6900123.xml"))
+    judged = judge_drop(
+        drop.tables, hcode="10670", received=dt.date(2026, 10, 31), reference=reference,
+        raised=drop.raised, absent=drop.absent,
+    )  # fmt: skip
+    claim = judged.claims.row(0, named=True)
+    assert (claim["claim_key"], claim["status"]) == ("AN6900123", "C")
+    assert "B10" in claim["codes"]
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, pl.DataFrame]:
+    return read_reference_dir(sample_dir())
