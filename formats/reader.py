@@ -22,6 +22,7 @@ from pathlib import Path
 
 from clearinghouse.errors import DropRefused
 from formats.cipn import read_cipn_bytes, read_cipn_file
+from formats.claimrec import read_claimrec
 from formats.drop import Member
 from formats.sixteen import RawDrop, read_sixteen, table_of
 from formats.xmlsafe import looks_like_xml
@@ -147,6 +148,8 @@ def read_drop(path: Path, kind: str, *, max_bytes: int) -> RawDrop:
     """The raw tables of the drop at ``path`` in format ``kind``; DropRefused for F codes."""
     if kind == "cipn":
         return read_cipn_file(path, max_bytes=max_bytes)
+    if kind == "claimrec":
+        return read_claimrec(path, max_bytes=max_bytes)
     if kind == "cipn-zip":  # reached only when the transport did not open safely
         transport_members(path, max_bytes)  # raises the archive's F01
         raise DropRefused("F03", "the ZIP archive holds no CIPN/AIPN file")

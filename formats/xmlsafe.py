@@ -180,18 +180,23 @@ def _decoded_in(data: bytes, declared: str | None) -> str:
 SIGNED_FROM_ROOT = ("CIPN", "AIPN")
 
 
-def check_xml(data: bytes, *, signed_from_root: bool | None = None) -> XmlDoc:
+def check_xml(
+    data: bytes, *, signed_from_root: bool | None = None, checksum: bool = True
+) -> XmlDoc:
     """The drop-level checks of an XML drop, in order F06, F02, F05; raise DropRefused.
 
     Args:
         data: the file's bytes (its size already checked against the maximum).
         signed_from_root: the checksum covers the bytes from the root start tag (CIPN/AIPN);
             else every byte before ``<?EndNote`` (ClaimRec). None: as the root says.
+        checksum: whether the format has the F05 trailer (FHIR XML has none).
     """
     start = _root_start(data)
     declared = _declared(data)
     root = _well_formed(data, declared)
     codec = _decoded_in(data, declared)
+    if not checksum:
+        return XmlDoc(data=data, codec=codec, root=root)
     trailer = _TRAILER.search(data)
     if trailer is None:
         raise DropRefused("F05", 'the XML has no <?EndNote HMAC="…"?> checksum trailer at its end')

@@ -170,6 +170,10 @@ def _raw_index(store: Path) -> dict[str, Path]:
     }
 
 
+#: Formats whose kept bytes are read again by the recount.
+READABLE = ("16files", "cipn", "claimrec")
+
+
 def _recount(drops: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """``id, attached, problem``: the rows of each drop linked to a claim, from its raw bytes.
 
@@ -182,7 +186,7 @@ def _recount(drops: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         path = raw.get(sha256)
         if status == "F":
             found.append((drop_id, 0, None))
-        elif kind not in ("16files", "cipn"):
+        elif kind not in READABLE:
             found.append((drop_id, None, f"no recount for the {kind} format"))
         elif path is None:
             found.append((drop_id, None, f"raw bytes missing from {settings.raw_store}"))

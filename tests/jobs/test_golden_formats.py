@@ -1,7 +1,7 @@
 """Golden cases per format (tests/cases/<format>/plan.json), end to end through the CLI on
 SQLite and PostgreSQL: every acknowledgement written (CSV and, for FHIR, the ClaimResponse
 bundle) and the period's claims export, compared byte for byte with the hand-checked files
-under the case's ``expected/``."""
+under the case's ``expected/``; then the period's reconciliation finds no break."""
 
 from __future__ import annotations
 
@@ -53,3 +53,6 @@ def test_golden_case(db: str, case: str, tmp_path: Path, monkeypatch: pytest.Mon
         assert (Path("acks") / name).read_bytes() == (expected / "acks" / name).read_bytes(), name
     run("--db", db, "export", "claims", "--period", plan["period"], "--out", "claims.csv")
     assert Path("claims.csv").read_bytes() == (expected / "claims.csv").read_bytes()
+    # The auditors' recount reads every kept drop again in its own format: nothing breaks.
+    audit = run("--db", db, "reconcile", "--period", plan["period"], "--out", "audit")
+    assert "no breaks" in audit, audit
