@@ -1,9 +1,10 @@
 """Canonical schemas: every frame that crosses a module boundary is declared here.
 
 The readers in ``formats/`` produce *raw table frames*: one frame per recognized table, every
-read column as a trimmed-nothing ``String`` (empty string for an empty or missing field), plus
-the position columns ``file`` (the file's name inside the drop), ``line`` (1-based physical line,
-the header being its own line) and ``s01`` (the row had more or fewer fields than its header).
+read column as a ``String`` trimmed of surrounding blanks (and, in the 16 files, one pair of
+quotes; empty string for an empty or missing field), plus the position columns ``file`` (the
+file's name inside the drop), ``line`` (1-based physical line, the header being its own line)
+and ``s01`` (the row had more or fewer fields than its header or the format's field list).
 Parsing, linking and judging are set-based stages in ``clearinghouse/``.
 """
 
