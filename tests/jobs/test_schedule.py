@@ -4,6 +4,7 @@ nightly catch-up, one instance per database, a clean stop on SIGTERM (both datab
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 CASE = Path(__file__).parent.parent / "cases" / "two-drops"
 FOLDER_DROP = CASE / "drops/10713/10713_16F_20261002_CM1"
 ZIP_DROP = CASE / "drops/10670/10670_16F_20261003_KK1.zip"
+CIPN_TRANSPORT = CASE.parent / "cipn" / "drops" / "10670" / "10670-CIPN-20261008.zip"
 EXPECTED_ACKS = CASE / "expected/acks"
 
 #: Generous bounds for a loaded CI machine; the waits end as soon as the condition holds.
@@ -245,6 +247,27 @@ def test_garbage_drop_gets_f_and_is_archived(start: Callable[..., Scheduler], ro
     assert archived(root, "10670", received) == [f"{str(summary(ack)['sha256'])[:12]}_junk.zip"]
     assert "ingested 10670/junk.zip: F F01" in scheduler.text()
     assert scheduler.stop() == 0
+
+
+@SQLITE_ONLY
+def test_a_cipn_transport_zip_gives_one_drop_per_member(
+    start: Callable[..., Scheduler], root: Path
+) -> None:
+    scheduler = start()
+    shutil.copy(CIPN_TRANSPORT, root / "inbox/10670" / CIPN_TRANSPORT.name)
+
+    found = eventually(lambda: a if len(a := acks(root, "10670")) == 2 else [], "two acks")
+    assert sorted(summary(ack)["drop"] for ack in found) == ["AN6910006.xml", "AN6910007.xml"]
+    assert {summary(ack)["format"] for ack in found} == {"cipn"}
+    received = str(summary(found[0])["received"])
+    eventually(lambda: archived(root, "10670", received), "the ZIP archived")
+    sha12 = hashlib.sha256(CIPN_TRANSPORT.read_bytes()).hexdigest()[:12]
+    assert archived(root, "10670", received) == [f"{sha12}_{CIPN_TRANSPORT.name}"]
+    log = scheduler.text()
+    for member in ("AN6910006.xml", "AN6910007.xml"):
+        assert f"ingested 10670/{CIPN_TRANSPORT.name}/{member}: OK 1 claims" in log
+    assert scheduler.stop() == 0
+    assert "Traceback" not in scheduler.text()
 
 
 @SQLITE_ONLY
