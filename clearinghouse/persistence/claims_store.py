@@ -322,3 +322,94 @@ def ack_rows(conn: Connection, drop_id: int) -> pl.DataFrame:
         )
     )
     return pl.concat([claim_rows.cast(dict(ACK_ROW_SCHEMA)), orphans.cast(dict(ACK_ROW_SCHEMA))])  # type: ignore[arg-type]
+
+
+__all__ += ["ACK_ITEM_SCHEMA", "ack_items"]
+
+ACK_ITEM_SCHEMA = pl.Schema(
+    {
+        "claim_type": pl.String(),
+        "claim_key": pl.String(),
+        "version": pl.Int64(),
+        "person_id": pl.String(),
+        "claim_charged": pl.Int64(),
+        "claim_allowed": pl.Int64(),
+        "claim_codes": pl.String(),
+        "item_file": pl.String(),
+        "item_line": pl.Int64(),
+        "kind": pl.String(),
+        "code": pl.String(),
+        "quantity": pl.Int64(),
+        "charged": pl.Int64(),
+        "allowed": pl.Int64(),
+        "item_codes": pl.String(),
+    }
+)
+
+
+def ack_items(conn: Connection, drop_id: int) -> pl.DataFrame:
+    """A stored drop's items with their codes, for the FHIR acknowledgement.
+
+    One row per stored item (``ACK_ITEM_SCHEMA``); a claim version without items is one row
+    whose item columns are null. Each row carries its claim's totals (``claim_charged``,
+    ``claim_allowed``, satang), ``person_id`` and ``claim_codes`` (the codes raised on the
+    claim itself); ``item_codes`` are the codes raised on that item. Codes are unique, sorted
+    and ``;``-joined, ``""`` when none. Rows in the claims' file/line order, then item id.
+    """
+    lines = read_frame(
+        conn,
+        text(
+            "SELECT cv.id AS claim_version_id, cv.file AS claim_file, cv.line AS claim_line, "
+            "cv.claim_type, cv.claim_key, cv.version, cv.person_id, "
+            "cv.charged AS claim_charged, cv.allowed AS claim_allowed, i.id AS item_id, "
+            "i.file AS item_file, i.line AS item_line, i.kind, i.code, i.quantity, "
+            "i.charged, i.allowed "
+            "FROM claim_version cv LEFT JOIN item i ON i.claim_version_id = cv.id "
+            "WHERE cv.drop_id = :d"
+        ).bindparams(d=drop_id),
+        schema=pl.Schema(
+            {
+                "claim_version_id": pl.Int64(),
+                "claim_file": pl.String(),
+                "claim_line": pl.Int64(),
+                **{
+                    k: v
+                    for k, v in ACK_ITEM_SCHEMA.items()
+                    if k not in ("claim_codes", "item_codes")
+                },
+                "item_id": pl.Int64(),
+            }
+        ),
+    )
+    codes = read_frame(
+        conn,
+        text(
+            "SELECT cc.claim_version_id, cc.item_id, cc.code FROM claim_code cc "
+            "JOIN claim_version cv ON cv.id = cc.claim_version_id WHERE cv.drop_id = :d"
+        ).bindparams(d=drop_id),
+        schema=pl.Schema(
+            {"claim_version_id": pl.Int64(), "item_id": pl.Int64(), "code": pl.String()}
+        ),
+    )
+    joined = pl.col("code").unique().sort().str.join(";")
+    on_claims = (
+        codes.filter(pl.col("item_id").is_null())
+        .group_by("claim_version_id")
+        .agg(claim_codes=joined)
+    )
+    on_items = (
+        codes.filter(pl.col("item_id").is_not_null()).group_by("item_id").agg(item_codes=joined)
+    )
+    return (
+        lines.join(on_claims, on="claim_version_id", how="left")
+        .join(on_items, on="item_id", how="left")
+        .with_columns(
+            pl.col("claim_codes").fill_null(""),
+            item_codes=pl.when(pl.col("item_id").is_not_null()).then(
+                pl.col("item_codes").fill_null("")
+            ),
+        )
+        .sort("claim_file", "claim_line", "item_id", nulls_last=True)
+        .select(ACK_ITEM_SCHEMA.names())
+        .cast(dict(ACK_ITEM_SCHEMA))  # type: ignore[arg-type]
+    )
