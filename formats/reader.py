@@ -24,6 +24,7 @@ from clearinghouse.errors import DropRefused
 from formats.cipn import read_cipn_bytes, read_cipn_file
 from formats.claimrec import read_claimrec
 from formats.drop import Member
+from formats.fhir import read_fhir
 from formats.sixteen import RawDrop, read_sixteen, table_of
 from formats.xmlsafe import looks_like_xml
 from formats.zipsafe import ZIP_ERRORS, base_name, checked_members, open_zip, read_member
@@ -144,12 +145,17 @@ def read_member_drop(path: Path, name: str, *, max_bytes: int) -> RawDrop:
     )
 
 
-def read_drop(path: Path, kind: str, *, max_bytes: int) -> RawDrop:
-    """The raw tables of the drop at ``path`` in format ``kind``; DropRefused for F codes."""
+def read_drop(
+    path: Path, kind: str, *, max_bytes: int, timezone: str = "Asia/Bangkok"
+) -> RawDrop:
+    """The raw tables of the drop at ``path`` in format ``kind``; DropRefused for F codes.
+    ``timezone``: where FHIR date-times with an offset are converted to (settings)."""
     if kind == "cipn":
         return read_cipn_file(path, max_bytes=max_bytes)
     if kind == "claimrec":
         return read_claimrec(path, max_bytes=max_bytes)
+    if kind in ("fhir-json", "fhir-xml"):
+        return read_fhir(path, max_bytes=max_bytes, timezone=timezone)
     if kind == "cipn-zip":  # reached only when the transport did not open safely
         transport_members(path, max_bytes)  # raises the archive's F01
         raise DropRefused("F03", "the ZIP archive holds no CIPN/AIPN file")

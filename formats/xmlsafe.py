@@ -75,8 +75,9 @@ def looks_like_xml(head: bytes) -> bool:
 
 def _root_start(data: bytes) -> int:
     """Where the root start tag begins; F06 for a document type declaration before it (or
-    anything else that is not a comment, processing instruction or white space)."""
-    pos = 0
+    anything else that is not a comment, processing instruction or white space; a UTF-8 byte
+    order mark may open the file)."""
+    pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     while True:
         found = _MARKUP.search(data, pos)
         if found is None:

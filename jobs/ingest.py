@@ -27,6 +27,7 @@ from clearinghouse.money import format_baht
 from clearinghouse.obligations import claim_obligations, reversals
 from clearinghouse.persistence.claims_store import (
     DropRecord,
+    ack_items,
     ack_rows,
     assign_period,
     find_drop,
@@ -42,6 +43,7 @@ from clearinghouse.rules.keys import key_codes, near_duplicates, versions
 from clearinghouse.settings import Settings
 from formats.ack import ack_stem, refusal_rows, write_ack
 from formats.drop import DropSource, discover, drop_hash, drop_size
+from formats.fhir_ack import claim_responses, write_fhir_ack
 from formats.reader import (
     drop_format,
     member_bytes,
@@ -109,15 +111,51 @@ def _summary(rec: DropRecord, orphans: int) -> dict[str, Any]:
     }
 
 
+#: Formats whose submitters also get the acknowledgement as a FHIR Bundle of ClaimResponse,
+#: in the syntax they sent.
+FHIR_ACK_SYNTAX = {"fhir-json": "json", "fhir-xml": "xml"}
+
+
+def _write_fhir_ack(
+    rec: DropRecord,
+    ack_dir: Path,
+    stem: str,
+    *,
+    received: dt.date,
+    rows: pl.DataFrame | None = None,
+    items: pl.DataFrame | None = None,
+    refusal: tuple[str, str] | None = None,
+) -> None:
+    """The FHIR twin of a FHIR drop's acknowledgement (docs/ack-fhir.md), written before the
+    CSV so that a CSV on disk means the whole acknowledgement is there."""
+    syntax = FHIR_ACK_SYNTAX.get(rec.format)
+    if syntax is None:
+        return
+    empty = pl.DataFrame()
+    bundle = claim_responses(
+        rows if rows is not None else empty,
+        items if items is not None else empty,
+        hcode=rec.hcode or "",
+        received=received,
+        sha256=rec.sha256,
+        drop=rec.name,
+        refusal=refusal,
+        message=rec.message,
+    )
+    write_fhir_ack(ack_dir, stem, bundle, syntax=syntax)
+
+
 def _write_stored_ack(engine: Engine, rec: DropRecord, ack_dir: Path) -> Path:
     """Build the acknowledgement of a stored drop from the database and write it."""
     stem = ack_stem(rec.hcode, rec.received, rec.sha256)
     if rec.status == "F":
-        return write_ack(
-            ack_dir, stem, rec.hcode, refusal_rows("F", rec.code or ""), _summary(rec, 0)
-        )
+        refusal = ("F", rec.code or "")
+        _write_fhir_ack(rec, ack_dir, stem, received=rec.received, refusal=refusal)
+        return write_ack(ack_dir, stem, rec.hcode, refusal_rows(*refusal), _summary(rec, 0))
     with engine.connect() as conn:
         rows = ack_rows(conn, rec.id)
+        items = ack_items(conn, rec.id) if rec.format in FHIR_ACK_SYNTAX else None
+    _write_fhir_ack(rec, ack_dir, stem, received=rec.received, rows=rows, items=items)
     orphans = rows.filter(pl.col("claim_key").is_null()).height
     return write_ack(ack_dir, stem, rec.hcode, rows, _summary(rec, orphans))
 
@@ -259,6 +297,9 @@ def _record(
 
 def _duplicate_ack(existing: DropRecord, request: IngestRequest) -> Path:
     stem = ack_stem(existing.hcode, request.received, existing.sha256, duplicate=True)
+    _write_fhir_ack(
+        existing, request.ack_dir, stem, received=request.received, refusal=("DUP", "F08")
+    )
     return write_ack(
         request.ack_dir,
         stem,
@@ -357,7 +398,9 @@ def _ingest_one(
         if member is not None:
             raw = read_member_drop(source.path, member.name, max_bytes=settings.max_drop_bytes)
         else:
-            raw = read_drop(source.path, kind, max_bytes=settings.max_drop_bytes)
+            raw = read_drop(
+                source.path, kind, max_bytes=settings.max_drop_bytes, timezone=settings.timezone
+            )
     except DropRefused as refusal:
         return _refuse(engine, source, request, sha256, size, hcode, refusal, kind)
     hcode = _submitter(source, request, raw)

@@ -171,7 +171,7 @@ def _raw_index(store: Path) -> dict[str, Path]:
 
 
 #: Formats whose kept bytes are read again by the recount.
-READABLE = ("16files", "cipn", "claimrec")
+READABLE = ("16files", "cipn", "claimrec", "fhir-json", "fhir-xml")
 
 
 def _recount(drops: pl.DataFrame, settings: Settings) -> pl.DataFrame:
@@ -192,7 +192,10 @@ def _recount(drops: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             found.append((drop_id, None, f"raw bytes missing from {settings.raw_store}"))
         else:
             try:
-                linked = link(read_drop(path, kind, max_bytes=settings.max_drop_bytes).tables)
+                drop = read_drop(
+                    path, kind, max_bytes=settings.max_drop_bytes, timezone=settings.timezone
+                )
+                linked = link(drop.tables)
             except DropRefused as refusal:
                 found.append((drop_id, None, f"raw bytes unreadable now ({refusal.code})"))
                 continue

@@ -116,3 +116,8 @@ def test_an_encoding_not_read_here_or_bytes_not_in_it_is_f02() -> None:
     # Declared UTF-8, written in Windows-874: the Thai bytes do not decode.
     lying = cipn().replace(b'encoding="windows-874"', b'encoding="utf-8"')
     assert "not utf-8 as it declares" in refused(lying, "F02")
+
+
+def test_a_utf8_byte_order_mark_may_open_the_file() -> None:
+    doc = check_xml(b"\xef\xbb\xbf" + cipn(encoding="utf-8"), signed_from_root=True)
+    assert (doc.root, doc.codec) == ("CIPN", "utf-8")
