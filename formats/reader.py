@@ -38,8 +38,8 @@ __all__ = [
     "transport_members",
 ]
 
-#: Every format a drop may be recorded in.
-FORMATS = ("16files", "cipn", "claimrec", "fhir-json", "fhir-xml")
+#: Every format a drop may be recorded in (``zip``: an archive too damaged to tell, refused).
+FORMATS = ("16files", "cipn", "claimrec", "fhir-json", "fhir-xml", "zip")
 _HEAD = 1 << 16
 _FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 _FHIR_ROOTS = frozenset({"Bundle", "Claim"})
@@ -78,32 +78,39 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def _zip_format(path: Path) -> str:
-    """``claimrec`` or ``cipn-zip`` for a ZIP of XML, ``16files`` for everything else
-    (a damaged or hostile archive included: the 16-file reader refuses it with F01)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            kinds = set()
-            for info in archive.infolist():
-                name = base_name(info)
-                if not name or name.startswith("."):
-                    continue
-                if table_of(name) is not None:
-                    return "16files"
-                with archive.open(info) as member:
-                    head = member.read(_HEAD)
-                if looks_like_xml(head):
-                    kinds.add(_xml_format(head))
-    except ZIP_ERRORS:
-        return "16files"
+def _zip_kind(path: Path) -> str:
+    """``16files``, ``claimrec`` or ``cipn-zip`` by the members' names and first bytes;
+    raises the archive's damage (``ZIP_ERRORS``)."""
+    with zipfile.ZipFile(path) as archive:
+        kinds = set()
+        for info in archive.infolist():
+            name = base_name(info)
+            if not name or name.startswith("."):
+                continue
+            if table_of(name) is not None:
+                return "16files"
+            with archive.open(info) as member:
+                head = member.read(_HEAD)
+            if looks_like_xml(head):
+                kinds.add(_xml_format(head))
     if "claimrec" in kinds:
         return "claimrec"
     return "cipn-zip" if kinds else "16files"
 
 
+def _zip_format(path: Path) -> str:
+    """The ZIP's format, or ``zip`` when it is damaged beyond telling (its reading is F01)."""
+    try:
+        return _zip_kind(path)
+    except ZIP_ERRORS:
+        return "zip"
+
+
 def drop_format(path: Path) -> str:
     """The format of the drop at ``path``: one of :data:`FORMATS`, or ``cipn-zip`` for a ZIP
-    transporting CIPN/AIPN files (each member then its own ``cipn`` drop)."""
+    transporting CIPN/AIPN files (each member then its own ``cipn`` drop). A ZIP damaged so
+    that its members cannot be peeked at (a member lying about its size among them) is
+    ``zip``, which reading refuses F01."""
     if path.is_dir():
         return "16files"
     head = _head(path)
@@ -156,6 +163,10 @@ def read_drop(
         return read_claimrec(path, max_bytes=max_bytes)
     if kind in ("fhir-json", "fhir-xml"):
         return read_fhir(path, max_bytes=max_bytes, timezone=timezone)
+    if kind == "zip":
+        with open_zip(path):  # raises the archive's damage as F01
+            _zip_kind(path)
+        raise DropRefused("F01", "the ZIP archive cannot be read")
     if kind == "cipn-zip":  # reached only when the transport did not open safely
         transport_members(path, max_bytes)  # raises the archive's F01
         raise DropRefused("F03", "the ZIP archive holds no CIPN/AIPN file")
