@@ -161,6 +161,22 @@ def ingest(
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--error-rate", default=0.05, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--as-of", default="2026-10-31", show_default=True, metavar="YYYY-MM-DD")
+@click.option(
+    "--format",
+    "fmt",
+    default="16files",
+    show_default=True,
+    # jobs.synth.formatted.FORMATS, spelled out so that --help does not load the generator.
+    type=click.Choice(["16files", "cipn", "claimrec", "fhir-json", "fhir-xml"]),
+    help="How the drops are written: CIPN holds the inpatient claims only, ClaimRec the "
+    "outpatient ones; the same seed draws the same claims in every format.",
+)
+@click.option(
+    "--portable",
+    is_flag=True,
+    help="Draw only claims whose outcome cannot depend on the format (no referral, no "
+    "road/work accident type, no leave days, portable charge categories and faults).",
+)
 @_db_option
 @click.pass_context
 @_handled
@@ -172,6 +188,8 @@ def generate(
     seed: int,
     error_rate: float,
     as_of: str,
+    fmt: str,
+    portable: bool,
     db_after: str | None,
 ) -> None:
     """Write synthetic drops to OUT/inbox/<HCODE>/ and matching reference data to OUT/reference/."""
@@ -180,7 +198,14 @@ def generate(
     day = _date(as_of, "--as-of")
     assert day is not None
     run_generate(
-        out, claims=claims, hospitals=hospitals, seed=seed, error_rate=error_rate, as_of=day
+        out,
+        claims=claims,
+        hospitals=hospitals,
+        seed=seed,
+        error_rate=error_rate,
+        as_of=day,
+        fmt=fmt,
+        portable=portable,
     )
 
 

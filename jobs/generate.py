@@ -1,4 +1,4 @@
-"""``clearinghouse generate``: a synthetic inbox of 16-file drops and its reference data.
+"""``clearinghouse generate``: a synthetic inbox of claim drops and its reference data.
 
 The output is a pure function of the arguments: the same arguments give byte-identical files
 (no wall clock, seeded generators only, ZIP members with fixed timestamps). Claims are generated
@@ -8,8 +8,21 @@ run in bounded memory.
 Layout written under ``out``::
 
     reference/                 the reference set, registry.csv extended with the patients
-    inbox/<HCODE>/<drop>       folders and ZIPs named <HCODE>_16F_<YYYYMMDD>_<n>
+    inbox/<HCODE>/<drop>       drops named <HCODE>_<TAG>_<YYYYMMDD>_<n>
     inbox/<HCODE>/corrections/ corrections of earlier claims (and K03 faults)
+
+``fmt`` only changes how the drops are written, never which claims are drawn
+(``jobs.synth.formatted``):
+
+* ``16files`` (tag ``16F``): folders and ZIPs of the 16 text tables;
+* ``cipn`` (``CIPN``): the inpatient claims only, one CIPN/AIPN document per admission, a
+  ZIP of ``<AN>.xml`` (each member a drop of its own) or a single ``.xml`` for one admission;
+* ``claimrec`` (``CLAIMREC``): the outpatient claims only, a ZIP of the three envelopes;
+* ``fhir-json`` / ``fhir-xml`` (``FHIR``): every claim, one Bundle ``.json`` / ``.xml`` per drop.
+
+What a format cannot carry is dropped when writing (each writer's docstring lists it);
+``portable`` draws claims that use only what every format carries (``jobs.synth.portable``),
+in every format, 16 files included.
 """
 
 from __future__ import annotations
@@ -25,12 +38,13 @@ import polars as pl
 
 from clearinghouse.errors import UsageError
 from jobs.synth.catalog import load_catalog
+from jobs.synth.formatted import FORMATS, FormatProducer
 from jobs.synth.people import Population, registry_rows
 from jobs.synth.plan import make_plan
-from jobs.synth.produce import Producer
+from jobs.synth.portable import portable_catalog, portable_plan
 from pricing.reference import sample_dir
 
-__all__ = ["DEFAULT_AS_OF", "GenerateReport", "generate"]
+__all__ = ["DEFAULT_AS_OF", "FORMATS", "GenerateReport", "generate"]
 
 DEFAULT_AS_OF = date(2026, 10, 31)
 
@@ -42,12 +56,16 @@ class GenerateReport:
     Attributes:
         out: the output folder (``inbox/`` and ``reference/`` under it).
         drops: drops written per hospital folder (regular, resent, refused and corrections).
-        claims: claims in the regular drops (the requested number).
+        claims: claims in the regular drops (the requested number for ``16files``; the
+            claims of the kinds the format carries otherwise).
         extra_claims: claims in the resent, refused and corrections drops.
-        items: ADP and DRU lines over every drop.
+        items: ADP and DRU lines (priced item lines) over every drop.
         persons: people in the synthetic population.
         registry_rows: rows added to the registry.
-        faults: intended faults written, per rule code (empty when ``error_rate`` is 0).
+        faults: intended faults written, per rule code as the format says it (empty when
+            ``error_rate`` is 0).
+        format: the format of the drops.
+        portable: whether the claims use only what every format carries.
     """
 
     out: Path
@@ -58,6 +76,8 @@ class GenerateReport:
     persons: int
     registry_rows: int
     faults: Mapping[str, int]
+    format: str = "16files"
+    portable: bool = False
 
     @property
     def inbox(self) -> Path:
@@ -78,6 +98,8 @@ def generate(
     as_of: date = DEFAULT_AS_OF,
     reference_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    fmt: str = "16files",
+    portable: bool = False,
 ) -> GenerateReport:
     """Write synthetic drops to ``out/inbox/<HCODE>/`` and reference data to ``out/reference/``.
 
@@ -90,7 +112,9 @@ def generate(
             drops); 0 gives a clean inbox.
         as_of: the received date: services reach up to it.
         reference_dir: reference set to draw codes from and copy (default: the bundled sample).
-        progress: called after each regular drop with the number of claims written so far.
+        progress: called after each regular drop with the number of claims drawn so far.
+        fmt: the drops' format, one of ``FORMATS``; it never changes which claims are drawn.
+        portable: draw only claims whose outcome cannot depend on the format.
 
     Raises:
         UsageError: bad arguments, an unusable reference set, or a non-empty output folder.
@@ -101,15 +125,23 @@ def generate(
         raise UsageError("--hospitals must be at least 1")
     if not 0 <= error_rate <= 1:
         raise UsageError("--error-rate must be between 0 and 1")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     source = reference_dir or sample_dir()
     inbox, reference = out / "inbox", out / "reference"
     for folder in (inbox, reference):
         if folder.exists() and any(folder.iterdir()):
             raise UsageError(f"{folder} is not empty: generate writes into a fresh folder")
     cat = load_catalog(source, as_of)
+    if portable:
+        cat = portable_catalog(cat)
     plan = make_plan(cat, claims=claims, hospitals=hospitals, seed=seed, error_rate=error_rate)
+    if portable:
+        plan = portable_plan(plan)
     added = _write_reference(source, reference, plan.population)
-    producer = Producer(cat=cat, plan=plan, seed=seed, inbox=inbox)
+    producer = FormatProducer(
+        cat=cat, plan=plan, seed=seed, inbox=inbox, fmt=fmt, portable=portable
+    )
     done = 0
 
     def advance(n: int) -> None:
@@ -122,15 +154,19 @@ def generate(
         producer.hospital(hospital, advance)
     for number in range(1, plan.unknown_hospital_drops + 1):
         producer.unknown_hospital(number)
+    sixteen = fmt == "16files"  # the parent Producer's counts; the others count as written
+    faults = producer.faults if sixteen else producer.said
     return GenerateReport(
         out=out,
         drops=MappingProxyType(dict(sorted(producer.drops.items()))),
-        claims=producer.claims,
+        claims=producer.claims if sixteen else producer.written_claims,
         extra_claims=producer.extra_claims,
         items=producer.items,
         persons=plan.population.total,
         registry_rows=added,
-        faults=MappingProxyType({c: n for c, n in sorted(producer.faults.items()) if n}),
+        faults=MappingProxyType({c: n for c, n in sorted(faults.items()) if n}),
+        format=fmt,
+        portable=portable,
     )
 
 

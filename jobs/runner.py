@@ -81,9 +81,18 @@ def run_ingest(
 
 
 def run_generate(
-    out: Path, *, claims: int, hospitals: int | None, seed: int, error_rate: float, as_of: dt.date
+    out: Path,
+    *,
+    claims: int,
+    hospitals: int | None,
+    seed: int,
+    error_rate: float,
+    as_of: dt.date,
+    fmt: str = "16files",
+    portable: bool = False,
 ) -> None:
-    """Generate an inbox and its reference data, with a progress bar on a terminal."""
+    """Generate an inbox (in format ``fmt``) and its reference data, with a progress bar on a
+    terminal."""
     from jobs.generate import generate
 
     with progress_bar("generating claims", claims) as bar:
@@ -100,8 +109,11 @@ def run_generate(
             error_rate=error_rate,
             as_of=as_of,
             progress=advance,
+            fmt=fmt,
+            portable=portable,
         )
+    kind = f"{fmt}{', portable' if portable else ''}"
     click.echo(
-        f"generated {report.claims} claims in {out / 'inbox'}; reference data in "
+        f"generated {report.claims} claims ({kind}) in {out / 'inbox'}; reference data in "
         f"{out / 'reference'}"
     )

@@ -122,8 +122,10 @@ def draw_slots(
     rate_fund = slots.select(
         pl.when(pl.col("fund").is_null()).then(pl.lit("UCS")).otherwise(pl.col("fund"))
     ).to_series()
-    ip_ok = np.array([(f, state.htype) in cat.ip_rates for f in rate_fund.unique()])
-    rate_ok = rate_fund.is_in(rate_fund.unique().filter(pl.Series(ip_ok))).to_numpy()
+    # One list of funds for both steps: two unique() calls need not agree on their order.
+    funds = rate_fund.unique(maintain_order=True)
+    priced = funds.filter(pl.Series([(f, state.htype) in cat.ip_rates for f in funds]))
+    rate_ok = rate_fund.is_in(priced.implode()).to_numpy()
     ip_able = rate_ok & (cat.ip_dx.has(age_key * 2) | cat.ip_dx.has(age_key * 2 + 1))
     inpatient = ip_able & (rng.random(n) < _IP_SHARE)
     if n >= 20 and not inpatient.any() and ip_able.any():
