@@ -14,10 +14,11 @@ deselects it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,23 @@ def engine(db: str) -> Iterator[Engine]:
     eng = make_engine(db)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def more_dbs(
+    db: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Make further fresh databases on ``db``'s backend (dropped after the test), for tests
+    that compare several independent runs."""
+    made = contextlib.ExitStack()
+
+    def make() -> str:
+        if db.startswith("sqlite"):
+            path = tmp_path / f"more_{secrets.token_hex(4)}.db"
+            shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+            return f"sqlite:///{path}"
+        admin_url: str = request.getfixturevalue("pg_admin_url")
+        return made.enter_context(contextlib.contextmanager(_pg_database)(request, admin_url))
+
+    with made:
+        yield make
