@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import polars as pl
 
 from clearinghouse.schema import TABLES, raw_schema
-from formats.cipn import _date, _icd, _time
+from formats.cipn_map import date_part as _date
+from formats.cipn_map import icd as _icd
+from formats.cipn_map import time_part as _time
 
 __all__ = [
     "ABSENT",

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from clearinghouse.errors import DropRefused
-from formats.cipn import read_cipn_bytes, read_cipn_file
+from formats.cipn import read_cipn_file, read_cipn_many
 from formats.claimrec import read_claimrec
 from formats.drop import Member
 from formats.fhir import read_fhir
@@ -35,6 +36,7 @@ __all__ = [
     "member_bytes",
     "read_drop",
     "read_member_drop",
+    "read_transport",
     "transport_members",
 ]
 
@@ -139,17 +141,52 @@ def transport_members(path: Path, max_bytes: int) -> list[Member]:
     return members
 
 
+def _damaged(exc: BaseException) -> DropRefused:
+    return DropRefused(
+        "F01",
+        f"the ZIP archive is damaged or cannot be unpacked ({exc}); create it again and resend",
+    )
+
+
 def member_bytes(path: Path, name: str, max_bytes: int) -> bytes:
     """One member's bytes, at most ``max_bytes`` however it lies about its size (F01)."""
     with open_zip(path) as archive:
         return read_member(archive, archive.getinfo(name), max_bytes, max_bytes)
 
 
+def _file_name(member: str) -> str:
+    return member.replace("\\", "/").split("/")[-1]
+
+
+def read_transport(
+    path: Path, names: Sequence[str], *, max_bytes: int
+) -> dict[str, RawDrop | DropRefused]:
+    """Members of a CIPN transport read together (one set-based mapping for all), each its
+    own drop or its own refusal: F01 for a member that unpacks past ``max_bytes`` or is
+    damaged, else its XML checks."""
+    documents: list[tuple[bytes, str]] = []
+    refused: dict[str, DropRefused] = {}
+    with open_zip(path) as archive:
+        for name in names:
+            try:
+                data = read_member(archive, archive.getinfo(name), max_bytes, max_bytes)
+            except DropRefused as refusal:
+                refused[name] = refusal
+                continue
+            except ZIP_ERRORS as exc:
+                refused[name] = _damaged(exc)
+                continue
+            documents.append((data, _file_name(name)))
+    read = iter(read_cipn_many(documents))
+    return {name: refused[name] if name in refused else next(read) for name in names}
+
+
 def read_member_drop(path: Path, name: str, *, max_bytes: int) -> RawDrop:
     """A CIPN/AIPN member of a transport ZIP as a drop (its file name without folders)."""
-    return read_cipn_bytes(
-        member_bytes(path, name, max_bytes), name.replace("\\", "/").split("/")[-1]
-    )
+    found = read_transport(path, [name], max_bytes=max_bytes)[name]
+    if isinstance(found, DropRefused):
+        raise found
+    return found
 
 
 def read_drop(

@@ -49,6 +49,7 @@ from formats.reader import (
     member_bytes,
     read_drop,
     read_member_drop,
+    read_transport,
     transport_members,
 )
 from formats.sixteen import RawDrop
@@ -56,6 +57,8 @@ from jobs.adjudicate import ADJUDICATION_TABLES, adjudicate
 
 __all__ = ["DropResult", "IngestRequest", "ingest", "plan"]
 
+#: Members of a CIPN transport read and mapped together (bounds the memory they hold).
+TRANSPORT_BATCH = 256
 #: Reference frames loaded once per run; the registry is looked up per drop by person id.
 JUDGING_TABLES = tuple({"icd10", "charge_categories", *ADJUDICATION_TABLES} - {"registry"})
 
@@ -373,6 +376,7 @@ def _ingest_one(
     source: DropSource,
     request: IngestRequest,
     reference: tuple[int, dict[str, pl.DataFrame]],
+    preread: RawDrop | DropRefused | None = None,
 ) -> DropResult:
     member = source.member
     size = drop_size(source.path) if member is None else member.size
@@ -395,7 +399,11 @@ def _ingest_one(
             return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
         return _result(existing, "DUP", _duplicate_ack(existing, request), source.name)
     try:
-        if member is not None:
+        if isinstance(preread, DropRefused):
+            raise preread
+        if preread is not None:
+            raw = preread
+        elif member is not None:
             raw = read_member_drop(source.path, member.name, max_bytes=settings.max_drop_bytes)
         else:
             raw = read_drop(
@@ -540,5 +548,17 @@ def ingest(
     )
     with engine.connect() as conn:
         reference = load_reference(conn, tables=JUDGING_TABLES)
-    for source in sources:
-        yield _ingest_one(engine, settings, source, request, reference)
+    preread: dict[tuple[Path, str], RawDrop | DropRefused] = {}
+    for at, source in enumerate(sources):
+        member = source.member
+        if member is not None and (source.path, member.name) not in preread:
+            # The next members of this transport are read and mapped together.
+            batch = [
+                s.member.name
+                for s in sources[at : at + TRANSPORT_BATCH]
+                if s.member is not None and s.path == source.path
+            ]
+            found = read_transport(source.path, batch, max_bytes=settings.max_drop_bytes)
+            preread.update({(source.path, name): drop for name, drop in found.items()})
+        own = preread.pop((source.path, member.name), None) if member is not None else None
+        yield _ingest_one(engine, settings, source, request, reference, own)

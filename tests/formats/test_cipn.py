@@ -21,6 +21,7 @@ from formats.cipn import (
     bill_totals_codes,
     raw_tables,
     read_cipn,
+    read_cipn_many,
 )
 from formats.xmlsafe import check_xml
 from pricing.reference import read_reference_dir, sample_dir
@@ -225,3 +226,25 @@ def test_b10_rejects_the_claim_through_the_judgement(reference: dict[str, pl.Dat
 @pytest.fixture(scope="module")
 def reference() -> dict[str, pl.DataFrame]:
     return read_reference_dir(sample_dir())
+
+
+def test_many_admissions_read_together_equal_each_read_alone() -> None:
+    docs = [
+        (document(bills=MAPPED_BILLS, bill_count="4"), "a.xml"),
+        (document(dx_count="9"), "refused.xml"),  # F04: its own refusal, the others unharmed
+        (document(ipadt=[IPADT.replace("AN6900123", "AN6900124", 1)], drg_charge="1.00"), "b.xml"),
+        (document(root="AIPN", doc_sys="AIPN", bills=[" "], bill_count="0"), "c.xml"),
+    ]
+    together = read_cipn_many(docs)
+    assert isinstance(together[1], DropRefused) and together[1].code == "F04"
+    for (data, name), drop in zip(docs, together, strict=True):
+        if isinstance(drop, DropRefused):
+            continue
+        alone = admission_drop(read_cipn(check_xml(data), name))
+        assert drop.rows_read == alone.rows_read and drop.files == alone.files
+        assert drop.raised.equals(alone.raised)
+        for table, frame in alone.tables.items():
+            assert drop.tables[table].equals(frame), (name, table)
+    assert together[2].raised["code"].to_list() == ["B10"]  # type: ignore[union-attr]
+    assert together[3].tables["CHA"].is_empty()  # type: ignore[union-attr]
+    assert together[3].tables["CHT"]["TOTAL"].to_list() == ["0.00"]  # type: ignore[union-attr]

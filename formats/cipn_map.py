@@ -1,0 +1,291 @@
+"""CIPN/AIPN admissions onto the canonical raw tables (docs/formats.md §2), many at a time.
+
+One admission per file, but a transport ZIP brings thousands: their sections are stacked
+with a ``member`` number and mapped in one set-based pass, then cut back into one drop per
+admission (each keeps its own hash, checks and acknowledgement). A single file is a batch of
+one, through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from clearinghouse.money import format_baht, parse_satang
+from clearinghouse.schema import TABLES, raw_schema
+from formats.sixteen import RAISED_SCHEMA, RawDrop
+
+if TYPE_CHECKING:
+    from formats.cipn import Admission
+
+__all__ = ["bill_totals_codes", "date_part", "drops_of", "icd", "raw_tables", "time_part"]
+
+#: CSMBS fee group (BillGrCS) → 16-file charge category (docs/formats.md Q3); others J.
+_CATEGORY = {f"{n:02d}": c for n, c in enumerate("123456789ABCDEFGH", start=1)}
+_ISO = r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?$"
+_AT = ("member", "line", "s01")
+
+
+def date_part(col: pl.Expr) -> pl.Expr:
+    """ISO date (or date-time) → ``YYYYMMDD``; anything else as read (S03 downstream)."""
+    parts = col.str.strip_chars().str.extract_groups(_ISO)
+    iso = pl.concat_str(parts.struct.field(str(i)) for i in (1, 2, 3))
+    return pl.when(iso.is_not_null()).then(iso).otherwise(col.str.strip_chars())
+
+
+def time_part(col: pl.Expr) -> pl.Expr:
+    """ISO date-time → ``HHMM`` (seconds dropped); "" when it has no time."""
+    parts = col.str.strip_chars().str.extract_groups(_ISO)
+    return pl.concat_str(parts.struct.field("4"), parts.struct.field("5")).fill_null("")
+
+
+def icd(name: str) -> pl.Expr:
+    """An ICD code as the pipeline reads it: without its dot (``J18.9`` → ``J189``)."""
+    return pl.col(name).str.strip_chars().str.replace_all(".", "", literal=True)
+
+
+def _net() -> tuple[pl.Expr, pl.Expr]:
+    """A bill line's net (``ChargeAmt`` − ``Discount``, empty discount 0) as baht text, and
+    whether it parsed; unparseable input stays as read so S04 reports it."""
+    charge = parse_satang(pl.col("ChargeAmt").str.strip_chars())
+    discount = parse_satang(
+        pl.when(pl.col("Discount").str.strip_chars() == "")
+        .then(pl.lit("0"))
+        .otherwise(pl.col("Discount").str.strip_chars())
+    )
+    net = charge - discount
+    ok = net.is_not_null() & (net >= 0)
+    text = pl.when(ok).then(format_baht(net)).otherwise(pl.col("ChargeAmt").str.strip_chars())
+    return text, ok
+
+
+def _stacked(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """The admissions' frames of one section, one after the other, numbered by admission."""
+    heights = [frame.height for frame in frames]
+    members = np.repeat(np.arange(len(frames), dtype=np.int64), heights)
+    return pl.concat(frames, how="vertical").with_columns(member=pl.Series(members))
+
+
+def _heads(admissions: Sequence[Admission]) -> pl.DataFrame:
+    """One row per admission: its file and the header values every row of it shares."""
+    return pl.DataFrame(
+        {
+            "member": range(len(admissions)),
+            "file": [a.file for a in admissions],
+            "hcode": [
+                a.claim_auth.get("Hcare") or a.header.get("authorID", "") for a in admissions
+            ],
+            "inscl": [
+                "SSS" if a.header.get("DocSysID", a.root).strip().upper() == "AIPN" else "OFC"
+                for a in admissions
+            ],
+            "hmain": [a.claim_auth.get("Hmain", "").strip() for a in admissions],
+            "invoice_date": [
+                next((d for d in a.invoices["InvDT"].to_list() if d.strip()), "")
+                for a in admissions
+            ],
+        },
+        schema={"member": pl.Int64(), **dict.fromkeys(
+            ("file", "hcode", "inscl", "hmain", "invoice_date"), pl.String()
+        )},
+    )  # fmt: skip
+
+
+def _frames(admissions: Sequence[Admission]) -> dict[str, pl.DataFrame]:
+    """Every admission's rows as the raw tables, stacked, each row with its ``member``."""
+    heads = _heads(admissions)
+    adt = (
+        _stacked([a.ipadt for a in admissions])
+        .with_columns(pl.all().exclude(*_AT).str.strip_chars())
+        .join(heads, on="member", how="left")
+    )
+    keys = adt.select("member", an="AN", hn="HN", hc="hcode")
+    blank = pl.lit("")
+    frames: dict[str, pl.DataFrame] = {
+        "IPD": adt.select(
+            *_AT, "HN", "AN", DATEADM=date_part(pl.col("DTADM")),
+            TIMEADM=time_part(pl.col("DTADM")), DATEDSC=date_part(pl.col("DTDISCH")),
+            TIMEDSC=time_part(pl.col("DTDISCH")),
+            DISCHS="DISCHSTAT", DISCHT="DISCHTYPE",
+        ),
+        "PAT": adt.select(
+            *_AT, "HN", "SEX", "NATION", HCODE="hcode", DOB=date_part(pl.col("DOB")),
+            PERSON_ID="PIDPAT",
+        ),
+        "INS": adt.select(
+            *_AT, "HN", "AN", INSCL="inscl", CID="PIDPAT", HOSPMAIN="hmain", SEQ=blank,
+        ),
+        "AER": adt.filter(pl.col("ADMTYPE").is_in(["E", "A"])).select(
+            *_AT, "HN", "AN", SEQ=blank, UCAE="ADMTYPE", AETYPE=blank
+        ),
+        "LVD": adt.filter(pl.col("LEAVEDAY") != "").select(
+            *_AT, "AN", QTYDAY="LEAVEDAY", SEQ=blank
+        ),
+        "IDX": _stacked([a.ipdx for a in admissions]).join(keys, on="member", how="left").select(
+            *_AT, AN="an", DIAG=icd("Code"), DXTYPE=pl.col("DxType").str.strip_chars(), SEQ=blank,
+        ),
+        "IOP": _stacked([a.ipop for a in admissions]).join(keys, on="member", how="left").select(
+            *_AT, AN="an", OPER=icd("Code"), SEQ=blank
+        ),
+    }  # fmt: skip
+    net, parsed = _net()
+    bills = (
+        _stacked([a.bills for a in admissions])
+        .with_columns(pl.all().exclude(*_AT, "invoice").str.strip_chars())
+        .with_columns(net=net, parsed=parsed)
+        .join(keys, on="member", how="left")
+    )
+    drug = (pl.col("CodeSys").str.to_uppercase() == "TMT") | pl.col("BillGrCS").is_in(["03", "04"])
+    category = pl.col("BillGrCS").replace_strict(_CATEGORY, default="J", return_dtype=pl.String)
+    excess = pl.when(pl.col("ClaimCat") == "X").then(pl.lit("2")).otherwise(pl.lit("1"))
+    frames["CHA"] = bills.select(
+        *_AT, HN="hn", AN="an", SEQ=blank, CHRGITEM=pl.concat_str(category, excess), AMOUNT="net",
+    )  # fmt: skip
+    frames["DRU"] = bills.filter(drug & (pl.col("STDCode") != "")).select(
+        *_AT, HCODE="hc", HN="hn", AN="an", SEQ=blank, DIDSTD="STDCode", AMOUNT="QTY",
+        DRUGPRIC="UnitPrice", TOTAL="net",
+    )  # fmt: skip
+    frames["ADP"] = bills.filter(~drug & (pl.col("CSCode") != "")).select(
+        *_AT, "QTY", HN="hn", AN="an", SEQ=blank, TYPE=blank, CODE="CSCode", RATE="UnitPrice",
+        TOTAL="net",
+    )  # fmt: skip
+    frames["CHT"] = _charges_totals(adt, bills)
+    files = heads.select("member", "file")
+    schemas = {table: raw_schema(table) for table in TABLES}
+    return {
+        table: frames[table]
+        .join(files, on="member", how="left")
+        .select("member", *schemas[table].names())
+        .cast(dict(schemas[table]))  # type: ignore[arg-type]
+        if table in frames
+        else pl.DataFrame(schema={"member": pl.Int64(), **schemas[table]})
+        for table in TABLES
+    }
+
+
+def _charges_totals(adt: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
+    """Each admission's CHT row: the invoice date (else the discharge date) and Σ net over its
+    bill lines; its first unparseable amount as read when one does not parse (one S04, no
+    invented total)."""
+    sums = bills.group_by("member").agg(
+        bad=pl.col("net").filter(~pl.col("parsed")).first(),
+        total=format_baht(parse_satang(pl.col("net")).sum()),
+    )
+    return adt.join(sums, on="member", how="left").select(
+        *_AT, "HN", "AN", SEQ=pl.lit(""),
+        DATE=pl.when(pl.col("invoice_date") != "")
+        .then(date_part(pl.col("invoice_date")))
+        .otherwise(date_part(pl.col("DTDISCH"))),
+        TOTAL=pl.coalesce("bad", "total", pl.lit("0.00")),
+    )  # fmt: skip
+
+
+def _amount(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """An invoice or bill amount in satang (null when empty or unparseable), and whether it
+    was given but does not parse."""
+    trimmed = text.str.strip_chars()
+    satang = parse_satang(trimmed)
+    return satang, (trimmed != "") & satang.is_null()
+
+
+def _raised(admissions: Sequence[Admission]) -> pl.DataFrame:
+    """B10 and the S04s of the invoice totals it reads, per admission (``member``).
+
+    Per invoice (one in the files seen): ``DRGCharge`` ≠ Σ net over ``ClaimCat`` D lines, or
+    ``XDRGClaim`` ≠ Σ min(``ClaimAmt``, net) over ``ClaimCat`` T lines (rules.md). A total that is
+    absent or empty is not checked; one whose inputs do not parse is not judged (their S04 is
+    raised: the totals' and a T line's ``ClaimAmt`` here, a net's through CHA).
+    """
+    charge, _ = _amount(pl.col("ChargeAmt"))
+    discount, bad_discount = _amount(pl.col("Discount"))
+    claimed, bad_claimed = _amount(pl.col("ClaimAmt"))
+    category = pl.col("ClaimCat").str.strip_chars()
+    lines = _stacked([a.bills for a in admissions]).select(
+        "member", "invoice",
+        category=category,
+        net=charge - discount.fill_null(0),
+        net_bad=charge.is_null() | bad_discount,
+        claimed=claimed,
+        claimed_bad=(category == "T") & (bad_claimed | claimed.is_null()),
+    )  # fmt: skip
+    drg_line, t_line = pl.col("category") == "D", pl.col("category") == "T"
+    sums = lines.group_by("member", "invoice").agg(
+        drg_lines=pl.col("net").filter(drg_line).sum(),
+        drg_bad=(pl.col("net_bad") & drg_line).any(),
+        xdrg_lines=pl.min_horizontal("claimed", "net").filter(t_line).sum(),
+        xdrg_bad=((pl.col("net_bad") | pl.col("claimed_bad")) & t_line).any(),
+        claimed_bad=pl.col("claimed_bad").any(),
+    )
+    drg, drg_unparsed = _amount(pl.col("DRGCharge"))
+    xdrg, xdrg_unparsed = _amount(pl.col("XDRGClaim"))
+    invoices = _stacked([a.invoices for a in admissions]).with_columns(
+        invoice=pl.int_range(pl.len(), dtype=pl.Int64).over("member")
+    )
+    checked = invoices.join(sums, on=["member", "invoice"], how="left").group_by("member").agg(
+        B10=(
+            (drg.is_not_null() & ~pl.col("drg_bad").fill_null(False)
+             & (drg != pl.col("drg_lines").fill_null(0)))
+            | (xdrg.is_not_null() & ~pl.col("xdrg_bad").fill_null(False)
+               & (xdrg != pl.col("xdrg_lines").fill_null(0)))
+        ).any(),
+        S04=(drg_unparsed | xdrg_unparsed | pl.col("claimed_bad").fill_null(False)).any(),
+    )  # fmt: skip
+    keys = pl.DataFrame(
+        {
+            "member": range(len(admissions)),
+            "claim_key": [a.ipadt["AN"][0].strip() for a in admissions],
+        },
+        schema={"member": pl.Int64(), "claim_key": pl.String()},
+    )  # fmt: skip
+    return (
+        checked.unpivot(index="member", on=["B10", "S04"], variable_name="code")
+        .filter(pl.col("value"))
+        .join(keys, on="member")
+        .sort("member", "code")
+        .select("member", claim_type=pl.lit("IP"), claim_key="claim_key", code="code")
+    )
+
+
+def _parts(frame: pl.DataFrame, count: int, schema: pl.Schema) -> list[pl.DataFrame]:
+    """``frame`` cut by ``member`` into ``count`` frames of ``schema`` (empty where none)."""
+    parts = frame.partition_by("member", as_dict=True, include_key=False, maintain_order=True)
+    empty = pl.DataFrame(schema=schema)
+    return [parts.get((member,), empty) for member in range(count)]
+
+
+def drops_of(admissions: Sequence[Admission]) -> list[RawDrop]:
+    """Each admission as a drop of its own: its raw tables and its bill-total codes."""
+    count = len(admissions)
+    tables = {
+        table: _parts(frame, count, raw_schema(table))
+        for table, frame in _frames(admissions).items()
+    }
+    raised = _parts(_raised(admissions), count, RAISED_SCHEMA)
+    drops = []
+    for member, admission in enumerate(admissions):
+        own = {table: parts[member] for table, parts in tables.items()}
+        present = [table for table, frame in own.items() if not frame.is_empty()]
+        drops.append(
+            RawDrop(
+                tables=own,
+                rows_read={table: own[table].height for table in present},
+                ignored_files=[],
+                files=dict.fromkeys(present, admission.file),
+                raised=raised[member],
+            )
+        )
+    return drops
+
+
+def raw_tables(admission: Admission) -> dict[str, pl.DataFrame]:
+    """One admission as the 16 raw tables (``raw_schema`` each; tables it has no rows for
+    empty), every row positioned at its own line, synthesised rows at the IPADT row's."""
+    return drops_of([admission])[0].tables
+
+
+def bill_totals_codes(admission: Admission) -> pl.DataFrame:
+    """One admission's B10 and S04 codes (``RAISED_SCHEMA``)."""
+    return drops_of([admission])[0].raised
