@@ -35,7 +35,8 @@ def read_all(inbox: Path) -> tuple[int, float, int]:
             at += len(batch)
         else:
             try:
-                read = [read_drop(source.path, drop_format(source.path), max_bytes=MAX_BYTES)]
+                kind = drop_format(source.path, MAX_BYTES)
+                read = [read_drop(source.path, kind, max_bytes=MAX_BYTES)]
             except DropRefused as refusal:
                 read = [refusal]
             at += 1

@@ -114,12 +114,12 @@ class Admission:
     invoices: pl.DataFrame
 
 
-def _check_count(element: Element, rows: int) -> None:
+def _count_problem(element: Element, rows: int) -> str | None:
+    """What is wrong with the element's ``Reccount`` (None when absent or right)."""
     declared = element.attributes.get("Reccount") or element.attributes.get("RECCOUNT")
     if declared is not None and declared.strip() != str(rows):
-        raise DropRefused(
-            "F04", f"{element.tag} (line {element.line}) declares {declared} rows, holds {rows}"
-        )
+        return f"{element.tag} (line {element.line}) declares {declared} rows, holds {rows}"
+    return None
 
 
 def read_cipn(doc: XmlDoc, file: str) -> Admission:
@@ -132,12 +132,13 @@ def read_cipn(doc: XmlDoc, file: str) -> Admission:
     auth: dict[str, str] = {}
     invoices: list[dict[str, str]] = []
     current: dict[str, str] = {}
+    counts: list[str | None] = []  # judged after F03, as the spec orders the checks
     for element in elements(doc, None):  # Header and ClaimAuth children have many names
         tag, parent = element.tag, element.parent
         if tag in sections:
-            _check_count(element, sections[tag].add(element))
+            counts.append(_count_problem(element, sections[tag].add(element)))
         elif tag == "BillItems":
-            _check_count(element, bills.add(element, invoice=len(invoices)))
+            counts.append(_count_problem(element, bills.add(element, invoice=len(invoices))))
         elif tag in _INVOICE_FIELDS and parent == "Invoices":
             current[tag] = element.text.strip()
         elif tag == "Invoices":
@@ -152,6 +153,8 @@ def read_cipn(doc: XmlDoc, file: str) -> Admission:
         raise DropRefused(
             "F03", f"{file}: {ipadt.height} IPADT rows, where a CIPN file holds one admission"
         )
+    if problem := next((p for p in counts if p), None):
+        raise DropRefused("F04", problem)
     return Admission(
         root=doc.root,
         file=file,

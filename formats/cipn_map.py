@@ -49,7 +49,8 @@ def icd(name: str) -> pl.Expr:
 
 def _net() -> tuple[pl.Expr, pl.Expr]:
     """A bill line's net (``ChargeAmt`` − ``Discount``, empty discount 0) as baht text, and
-    whether it parsed; unparseable input stays as read so S04 reports it."""
+    whether it parsed; unparseable input (or a discount past the charge) stays as read so S04
+    reports it."""
     charge = parse_satang(pl.col("ChargeAmt").str.strip_chars())
     discount = parse_satang(
         pl.when(pl.col("Discount").str.strip_chars() == "")
@@ -58,7 +59,16 @@ def _net() -> tuple[pl.Expr, pl.Expr]:
     )
     net = charge - discount
     ok = net.is_not_null() & (net >= 0)
-    text = pl.when(ok).then(format_baht(net)).otherwise(pl.col("ChargeAmt").str.strip_chars())
+    given = pl.col("ChargeAmt").str.strip_chars()
+    text = (
+        pl.when(ok)
+        .then(format_baht(net))
+        .when(charge.is_null())
+        .then(given)
+        # A discount that does not parse, or is more than the charge: both as read, which
+        # parses as no amount, so S04 reports the line and no net is invented.
+        .otherwise(pl.concat_str(given, pl.lit(" - "), pl.col("Discount").str.strip_chars()))
+    )
     return text, ok
 
 

@@ -80,7 +80,10 @@ def _number(value: object) -> str:
         return _text(value)
     if "E" not in plain and "e" not in plain:
         return plain
-    exact = Decimal(plain)
+    try:
+        exact = Decimal(plain)
+    except ArithmeticError:  # an exponent past what decimals hold: as read (S04)
+        return plain
     exponent = exact.as_tuple().exponent
     # ``1E+999999999`` stays as read (S04) rather than become a gigabyte of zeros.
     if not isinstance(exponent, int) or abs(exponent) > _MAX_EXPONENT:

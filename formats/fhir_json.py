@@ -3,12 +3,15 @@
 ijson's C backend finds the root's ``resourceType`` and ``type`` (each pass stops at the
 first root-level match), then yields ``entry`` items one by one; numbers come as ``Decimal``
 (or ``int``), never as floats. A lone Claim is read whole, as the bundle's only entry.
-F01 for anything that does not parse, a root that is neither a Bundle nor a Claim, and a
-Bundle type other than ``batch`` or ``collection``.
+F01 for anything that does not parse, a root that is neither a Bundle nor a Claim, a
+Bundle type other than ``batch`` or ``collection``, and a run of more than
+:data:`MAX_DIGITS` digits (checked before parsing: the C backend crashes the process on an
+integer longer than Python converts, 4,300 digits).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,24 @@ __all__ = ["BUNDLE_TYPES", "json_entries"]
 
 #: Bundle types read as a drop of claims (a transaction or a message is refused).
 BUNDLE_TYPES = ("batch", "collection")
+#: The longest run of digits a FHIR JSON drop may hold (no amount, code or identifier is
+#: near it; a longer integer would crash ijson's C backend).
+MAX_DIGITS = 1000
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_DIGITS + 1))
+_CHUNK = 1 << 20
+
+
+def _refuse_long_digit_runs(path: Path) -> None:
+    """F01 when the file holds more than MAX_DIGITS digits in a row (read a chunk at a time,
+    each chunk searched with the tail of the one before)."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            if _LONG_DIGITS.search(tail + chunk):
+                raise DropRefused(
+                    "F01", f"the JSON holds a number of more than {MAX_DIGITS} digits"
+                )
+            tail = chunk[-MAX_DIGITS:]
 
 
 def _not_json(exc: Exception) -> DropRefused:
@@ -32,7 +53,7 @@ def _root_value(path: Path, skip: int, key: str) -> object:
         handle.seek(skip)
         try:
             return next(iter(ijson.items(handle, key)), None)
-        except (ijson.JSONError, UnicodeDecodeError) as exc:
+        except (ijson.JSONError, UnicodeDecodeError, ValueError, ArithmeticError) as exc:
             raise _not_json(exc) from exc
 
 
@@ -43,6 +64,7 @@ def json_entries(path: Path, skip: int = 0) -> Iterator[object]:
     Raises:
         DropRefused: F01 (not parseable, wrong root, wrong Bundle type), when reached.
     """
+    _refuse_long_digit_runs(path)
     root = _root_value(path, skip, "resourceType")
     if root not in ("Bundle", "Claim"):
         raise DropRefused(
@@ -65,5 +87,5 @@ def json_entries(path: Path, skip: int = 0) -> Iterator[object]:
                 yield {"resource": claim}
                 return
             yield from ijson.items(handle, "entry.item")
-        except (ijson.JSONError, UnicodeDecodeError) as exc:
+        except (ijson.JSONError, UnicodeDecodeError, ValueError, ArithmeticError) as exc:
             raise _not_json(exc) from exc

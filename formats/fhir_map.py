@@ -140,14 +140,16 @@ def _resolved(claims: pl.DataFrame, targets: pl.DataFrame, ref: str, kind: str) 
     found = targets.filter(pl.col("kind") == kind).drop("kind")
     return (
         wanted.join(found, on=["scope", "ref"], how="inner")
-        .sort("line", "target_line")
+        .sort("line", "target_line", "ordinal")
         .unique("line", keep="first", maintain_order=True)
-        .drop("ref")
+        .drop("ref", "ordinal")
     )
 
 
 def _targets(resources: pl.DataFrame) -> pl.DataFrame:
-    """Every name a resource may be referenced by, one row each (``ref``)."""
+    """Every name a resource may be referenced by, one row each (``ref``), with the
+    resource's ``ordinal`` in the file (ties between resources go to the first)."""
+    resources = resources.with_row_index("ordinal")
     bundle = resources.filter(pl.col("scope") == 0)
     by_type_id = pl.when(pl.col("id") != "").then(pl.concat_str("kind", pl.lit("/"), "id"))
     names = pl.concat(
@@ -302,8 +304,16 @@ def _detail_rows(sources: Sources, claims: pl.DataFrame, file: str) -> dict[str,
     procedures = sources.procedures.join(keys, on="line", maintain_order="left").with_columns(
         OPER=_icd("code")
     )
+    sequence = pl.col("sequence").str.strip_chars()
     items = sources.items.join(keys, on="line", maintain_order="left").with_columns(
-        item_file=pl.concat_str(pl.lit(f"{file}#item"), pl.col("sequence").str.strip_chars()),
+        # Two items of a Claim with one sequence (FHIR wants them unique) still get positions
+        # of their own, with their place in the Claim: ``#item3@4`` (S02 on the claim).
+        item_file=pl.when(pl.len().over("line", "sequence") > 1)
+        .then(pl.concat_str(
+            pl.lit(f"{file}#item"), sequence, pl.lit("@"),
+            (pl.int_range(pl.len()).over("line") + 1).cast(pl.String),
+        ))
+        .otherwise(pl.concat_str(pl.lit(f"{file}#item"), sequence)),
         net=_money("net_value", "net_currency"),
         unit=_money("unit_value", "unit_currency"),
         quantity=pl.col("quantity").str.strip_chars(),
@@ -333,7 +343,8 @@ def raw_tables(
     sources: Sources, *, file: str, timezone: str
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The drop's 16 raw tables (``raw_schema`` each) and its reader-raised claim codes
-    (``RAISED_SCHEMA``: S02 for ``use`` ≠ claim or ``status`` ≠ active)."""
+    (``RAISED_SCHEMA``: S02 for ``use`` ≠ claim or ``status`` ≠ active, or two items of one
+    ``sequence``)."""
     claims = _claims(sources.claims, sources.resources, timezone)
     frames = _claim_rows(claims, sources.resources, timezone) | _detail_rows(sources, claims, file)
     tables: dict[str, pl.DataFrame] = {}
@@ -351,7 +362,8 @@ def raw_tables(
     unadjudicated = (pl.col("use").str.strip_chars() != "claim") | (
         pl.col("status").str.strip_chars() != "active"
     )
-    raised = claims.filter((pl.col("key") != "") & unadjudicated).select(
-        claim_type="kind", claim_key="key", code=pl.lit("S02")
-    )
+    repeated = sources.items.filter(pl.len().over("line", "sequence") > 1).select("line")
+    raised = claims.filter(
+        (pl.col("key") != "") & (unadjudicated | pl.col("line").is_in(repeated["line"].implode()))
+    ).select(claim_type="kind", claim_key="key", code=pl.lit("S02"))
     return tables, raised.cast(dict(RAISED_SCHEMA))  # type: ignore[arg-type]

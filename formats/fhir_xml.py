@@ -45,16 +45,24 @@ def _local(element: etree._Element) -> str | None:
     return None
 
 
-def _resource(holder: etree._Element) -> dict[str, object] | None:
+def _resource(holder: etree._Element, depth: int = 0) -> dict[str, object] | None:
     """The resource inside a ``resource`` / ``contained`` element (None when empty)."""
     for child in holder:
         name = _local(child)
         if name is not None:
-            return {"resourceType": name, **_complex(child)}
+            return {"resourceType": name, **_complex(child, depth + 1)}
     return None
 
 
-def _complex(element: etree._Element) -> dict[str, object]:
+#: How deep a resource's elements may nest (R4 resources need a handful of levels).
+MAX_DEPTH = 64
+
+
+def _complex(element: etree._Element, depth: int = 0) -> dict[str, object]:
+    if depth > MAX_DEPTH:
+        raise DropRefused(
+            "F01", f"the XML nests elements deeper than {MAX_DEPTH} levels inside a resource"
+        )
     values: dict[str, list[object]] = {}
     for child in element:
         name = _local(child)
@@ -62,11 +70,11 @@ def _complex(element: etree._Element) -> dict[str, object]:
             continue
         value: object
         if name in ("resource", "contained"):
-            value = _resource(child)
+            value = _resource(child, depth + 1)
         elif "value" in child.attrib:
             value = str(child.attrib["value"])
         else:
-            value = _complex(child)
+            value = _complex(child, depth + 1)
         values.setdefault(name, []).append(value)
     return dict(values)
 

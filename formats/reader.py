@@ -43,6 +43,8 @@ __all__ = [
 #: Every format a drop may be recorded in (``zip``: an archive too damaged to tell, refused).
 FORMATS = ("16files", "cipn", "claimrec", "fhir-json", "fhir-xml", "zip")
 _HEAD = 1 << 16
+#: What recognition inflates of each ZIP member: enough for a declaration and the root.
+_PEEK = 1 << 12
 _FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 _FHIR_ROOTS = frozenset({"Bundle", "Claim"})
 
@@ -80,19 +82,18 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def _zip_kind(path: Path) -> str:
+def _zip_kind(path: Path, max_bytes: int) -> str:
     """``16files``, ``claimrec`` or ``cipn-zip`` by the members' names and first bytes;
-    raises the archive's damage (``ZIP_ERRORS``)."""
+    raises the archive's damage (``ZIP_ERRORS``) and its F01 (unsafe names, declared sizes
+    past ``max_bytes``) before inflating anything."""
     with zipfile.ZipFile(path) as archive:
         kinds = set()
-        for info in archive.infolist():
-            name = base_name(info)
-            if not name or name.startswith("."):
-                continue
-            if table_of(name) is not None:
-                return "16files"
+        infos = checked_members(archive, max_bytes)
+        if any(table_of(base_name(info)) is not None for info in infos):
+            return "16files"
+        for info in infos:
             with archive.open(info) as member:
-                head = member.read(_HEAD)
+                head = member.read(_PEEK)
             if looks_like_xml(head):
                 kinds.add(_xml_format(head))
     if "claimrec" in kinds:
@@ -100,15 +101,15 @@ def _zip_kind(path: Path) -> str:
     return "cipn-zip" if kinds else "16files"
 
 
-def _zip_format(path: Path) -> str:
-    """The ZIP's format, or ``zip`` when it is damaged beyond telling (its reading is F01)."""
+def _zip_format(path: Path, max_bytes: int) -> str:
+    """The ZIP's format, or ``zip`` when it is damaged or unsafe (its reading is F01)."""
     try:
-        return _zip_kind(path)
-    except ZIP_ERRORS:
+        return _zip_kind(path, max_bytes)
+    except (*ZIP_ERRORS, DropRefused):
         return "zip"
 
 
-def drop_format(path: Path) -> str:
+def drop_format(path: Path, max_bytes: int = 1 << 30) -> str:
     """The format of the drop at ``path``: one of :data:`FORMATS`, or ``cipn-zip`` for a ZIP
     transporting CIPN/AIPN files (each member then its own ``cipn`` drop). A ZIP damaged so
     that its members cannot be peeked at (a member lying about its size among them) is
@@ -117,7 +118,7 @@ def drop_format(path: Path) -> str:
         return "16files"
     head = _head(path)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _zip_format(path)
+        return _zip_format(path, max_bytes)
     if looks_like_xml(head):
         return _xml_format(head)
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
@@ -134,9 +135,16 @@ def transport_members(path: Path, max_bytes: int) -> list[Member]:
     """
     members = []
     with open_zip(path) as archive:
-        for info in checked_members(archive, max_bytes):
+        infos = checked_members(archive, max_bytes)
+        names = [info.filename for info in infos]
+        if len(set(names)) < len(names):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise DropRefused(
+                "F01", f"the ZIP archive holds two members named {twice[0]!r}; send each once"
+            )
+        for info in infos:
             with archive.open(info) as member:
-                if looks_like_xml(member.read(_HEAD)):
+                if looks_like_xml(member.read(_PEEK)):
                     members.append(Member(info.filename, info.file_size))
     return members
 
@@ -201,8 +209,8 @@ def read_drop(
     if kind in ("fhir-json", "fhir-xml"):
         return read_fhir(path, max_bytes=max_bytes, timezone=timezone)
     if kind == "zip":
-        with open_zip(path):  # raises the archive's damage as F01
-            _zip_kind(path)
+        with open_zip(path):  # raises the archive's damage or unsafety as F01
+            _zip_kind(path, max_bytes)
         raise DropRefused("F01", "the ZIP archive cannot be read")
     if kind == "cipn-zip":  # reached only when the transport did not open safely
         transport_members(path, max_bytes)  # raises the archive's F01

@@ -42,7 +42,7 @@ from clearinghouse.persistence.reference_store import load_reference, registry_f
 from clearinghouse.rules.keys import key_codes, near_duplicates, versions
 from clearinghouse.settings import Settings
 from formats.ack import ack_stem, refusal_rows, write_ack
-from formats.drop import DropSource, discover, drop_hash, drop_size
+from formats.drop import DropSource, discover, drop_hash, drop_size, is_zip
 from formats.fhir_ack import claim_responses, write_fhir_ack
 from formats.reader import (
     drop_format,
@@ -382,10 +382,12 @@ def _ingest_one(
     size = drop_size(source.path) if member is None else member.size
     name_hash = hashlib.sha256(f"oversize:{source.name}:{size}".encode()).hexdigest()
     hcode = source.hcode or request.hcode
-    kind = "cipn" if member is not None else drop_format(source.path)
     if size > settings.max_drop_bytes:
+        # Refused after a stat: a ZIP is not opened, a file's first bytes say its format.
+        kind = "cipn" if member else "zip" if is_zip(source.path) else drop_format(source.path)
         refusal = DropRefused("F01", f"larger than the maximum of {settings.max_drop_bytes} bytes")
         return _refuse(engine, source, request, name_hash, size, hcode, refusal, kind)
+    kind = "cipn" if member is not None else drop_format(source.path, settings.max_drop_bytes)
     try:
         sha256 = _source_hash(source, settings.max_drop_bytes)
     except DropRefused as refusal:  # a member unpacking beyond the maximum
@@ -515,7 +517,12 @@ def expand(sources: Sequence[DropSource], max_bytes: int) -> list[DropSource]:
     refuses (F01)."""
     expanded: list[DropSource] = []
     for source in sources:
-        if source.member is None and drop_format(source.path) == "cipn-zip":
+        if (
+            source.member is None
+            and is_zip(source.path)
+            and drop_size(source.path) <= max_bytes
+            and drop_format(source.path, max_bytes) == "cipn-zip"
+        ):
             try:
                 members = transport_members(source.path, max_bytes)
             except DropRefused:

@@ -248,3 +248,19 @@ def test_many_admissions_read_together_equal_each_read_alone() -> None:
     assert together[2].raised["code"].to_list() == ["B10"]  # type: ignore[union-attr]
     assert together[3].tables["CHA"].is_empty()  # type: ignore[union-attr]
     assert together[3].tables["CHT"]["TOTAL"].to_list() == ["0.00"]  # type: ignore[union-attr]
+
+
+def test_a_discount_that_does_not_parse_or_passes_the_charge_is_s04_not_the_gross() -> None:
+    bills = [
+        "1|2026-10-03|01|LC001|ค่าห้อง|4|500.00|2000.00|abc|||D|01||||D||500.00|2000.00",
+        "2|2026-10-04|03|LC002|ยา|1|300.00|300.00|400.00|||D|03||||T||250.00|250.00",
+    ]
+    tables = raw_tables(read_cipn(check_xml(document(bills=bills)), "AN6900123.xml"))
+    assert tables["CHA"]["AMOUNT"].to_list() == ["2000.00 - abc", "300.00 - 400.00"]
+    assert tables["CHT"]["TOTAL"].to_list() == ["2000.00 - abc"]  # no invented total
+
+
+def test_no_ipadt_is_f03_before_a_wrong_reccount_f04() -> None:
+    with pytest.raises(DropRefused) as caught:
+        read_cipn(check_xml(document(ipadt=[" "], dx_count="9")), "AN6900123.xml")
+    assert caught.value.code == "F03"

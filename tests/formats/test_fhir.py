@@ -615,3 +615,58 @@ def test_a_50000_claim_bundle_is_read_as_a_stream(tmp_path: Path) -> None:
     # streamed, the peak is the column buffers' frames and the mapping's work on them
     # (about 2.7 times the file's size when written).
     assert measured["grown"] < 4 * size, (measured, size)
+
+
+# --- found in review: inputs that must end in codes, never a traceback ------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("big.json", b'{"resourceType":"Claim","total":{"value":1e1000000000000000000}}'),
+        ("long.json", b'{"resourceType":"Claim","total":{"value":1' + b"0" * 4400 + b"}}"),
+    ],
+)
+def test_numbers_past_what_decimals_hold_are_f01_not_a_traceback(
+    tmp_path: Path, name: str, data: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(DropRefused) as caught:
+        read_fhir(path, max_bytes=MAX_BYTES)
+    assert caught.value.code == "F01"
+
+
+def test_an_xml_exponent_past_what_decimals_hold_stays_as_read(tmp_path: Path) -> None:
+    xml = to_xml(bundle(claim())).replace(
+        b'<value value="150.00"/>', b'<value value="1e1000000000000000000"/>', 1
+    )
+    path = tmp_path / "drop.xml"
+    path.write_bytes(xml)
+    drop = read_fhir(path, max_bytes=MAX_BYTES)
+    assert drop.tables["CHT"]["TOTAL"].to_list() == ["1e1000000000000000000"]  # S04 downstream
+
+
+def test_xml_nested_past_reason_is_f01(tmp_path: Path) -> None:
+    deep = b"<extension>" * 1100 + b"</extension>" * 1100
+    xml = to_xml(bundle(claim())).replace(b"<status ", deep + b"<status ", 1)
+    path = tmp_path / "drop.xml"
+    path.write_bytes(xml)
+    with pytest.raises(DropRefused) as caught:
+        read_fhir(path, max_bytes=MAX_BYTES)
+    assert caught.value.code == "F01"
+
+
+def test_two_items_with_one_sequence_keep_their_own_positions_and_get_s02(
+    tmp_path: Path, reference: dict[str, pl.DataFrame]
+) -> None:
+    items = [item(1, "55020", unit="50.00", net="50.00"), item(1, "BAD01", unit="100.00",
+             net="100.00")]  # fmt: skip
+    drop = read(tmp_path, bundle(claim(items=items)))
+    assert rows(drop, "ADP", "file", "CODE") == [
+        ("drop.json#item1@1", "55020"), ("drop.json#item1@2", "BAD01"),
+    ]  # fmt: skip
+    assert drop.raised["code"].to_list() == ["S02"]
+    judgement = judged(drop, reference)
+    item_codes = judgement.codes.filter(pl.col("item_file") == "drop.json#item1@2")
+    assert "C04" in item_codes["code"].to_list()  # the unknown code is not hidden by its twin

@@ -92,6 +92,20 @@ CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "1 GiB sparse zip": ("k.zip", lambda p: _sparse(p, b"PK\x03\x04"), "F01"),
     "json nested a million deep": ("l.json", _write(b"[" * 1_000_000 + b"]" * 1_000_000), "F01"),
     "json truncated": ("m.json", _write(to_json(bundle(claim()))[:-40]), "F01"),
+    # ijson's C backend crashed the process on an integer past 4,300 digits.
+    "json number of 5,000 digits": (
+        "n.json", _write(b'{"resourceType":"Bundle","type":"batch","total":1' + b"0" * 5000 + b"}"),
+        "F01",
+    ),
+    "json exponent past decimals": (
+        "o.json", _write(b'{"resourceType":"Claim","total":{"value":1e99999999999999999999}}'),
+        "F01",
+    ),
+    "cipn transport with a name twice": (
+        "p.zip",
+        _write(_zip({"A.xml": document(), "B.xml": document()}).replace(b"B.xml", b"A.xml")),
+        "F01",
+    ),
 }  # fmt: skip
 
 
