@@ -21,7 +21,14 @@ from pathlib import Path
 import polars as pl
 
 from clearinghouse.errors import DropRefused
-from formats.cipn_map import bill_totals_codes, drops_of, raw_tables
+from formats.cipn_map import (
+    Head,
+    Stacked,
+    bill_totals_codes,
+    drops_of,
+    drops_of_stacked,
+    raw_tables,
+)
 from formats.sixteen import RawDrop
 from formats.xmlsafe import Element, XmlDoc, check_xml, elements
 
@@ -60,15 +67,16 @@ _SECTIONS = {"IPADT": IPADT_FIELDS, "IPDx": IPDX_FIELDS, "IPOp": IPOP_FIELDS}
 
 @dataclass
 class _Rows:
-    """Column buffers of one pipe-separated section."""
+    """Column buffers of one pipe-separated section, over any number of admissions."""
 
     fields: Sequence[str]
     columns: dict[str, list[str]] = field(default_factory=dict)
     lines: list[int] = field(default_factory=list)
     s01: list[bool] = field(default_factory=list)
     invoice: list[int] = field(default_factory=list)
+    member: list[int] = field(default_factory=list)
 
-    def add(self, element: Element, invoice: int = 0) -> int:
+    def add(self, element: Element, invoice: int = 0, member: int = 0) -> int:
         """Append the element's rows (blank lines skipped); how many."""
         added = 0
         for offset, text in enumerate(element.text.split("\n")):
@@ -82,16 +90,25 @@ class _Rows:
             # Fewer fields than the section's list: S01; more are newer versions' additions.
             self.s01.append(len(values) < len(self.fields))
             self.invoice.append(invoice)
+            self.member.append(member)
             added += 1
         return added
+
+    def truncate(self, rows: int) -> None:
+        """Forget every row after the first ``rows`` (a refused admission's)."""
+        for values in self.columns.values():
+            del values[rows:]
+        del self.lines[rows:], self.s01[rows:], self.invoice[rows:], self.member[rows:]
 
     def frame(self) -> pl.DataFrame:
         data: dict[str, list[object]] = {
             name: list(self.columns.get(name, [])) for name in self.fields
         }
         schema: dict[str, pl.DataType] = {name: pl.String() for name in self.fields}
-        data |= {"invoice": list(self.invoice), "line": list(self.lines), "s01": list(self.s01)}
-        schema |= {"invoice": pl.Int64(), "line": pl.Int64(), "s01": pl.Boolean()}
+        data |= {"invoice": list(self.invoice), "line": list(self.lines), "s01": list(self.s01),
+                 "member": list(self.member)}  # fmt: skip
+        schema |= {"invoice": pl.Int64(), "line": pl.Int64(), "s01": pl.Boolean(),
+                   "member": pl.Int64()}  # fmt: skip
         return pl.DataFrame(data, schema=schema)
 
 
@@ -122,52 +139,100 @@ def _count_problem(element: Element, rows: int) -> str | None:
     return None
 
 
+@dataclass
+class _Batch:
+    """The sections of many admissions in shared column buffers, each row with its member."""
+
+    sections: dict[str, _Rows] = field(
+        default_factory=lambda: {tag: _Rows(fields) for tag, fields in _SECTIONS.items()}
+    )
+    bills: _Rows = field(default_factory=lambda: _Rows(BILL_FIELDS))
+    invoices: list[dict[str, str | int]] = field(default_factory=list)
+    heads: list[Head] = field(default_factory=list)
+
+    def read(self, doc: XmlDoc, file: str) -> None:
+        """Add one checked document's sections; its refusal (F03, F04) leaves nothing."""
+        member = len(self.heads)
+        marks = {tag: len(rows.lines) for tag, rows in self.sections.items()}
+        marks["BillItems"] = len(self.bills.lines)
+        invoices = len(self.invoices)
+        try:
+            self.heads.append(self._walk(doc, file, member))
+        except DropRefused:
+            for tag, rows in self.sections.items():
+                rows.truncate(marks[tag])
+            self.bills.truncate(marks["BillItems"])
+            del self.invoices[invoices:]
+            raise
+
+    def _walk(self, doc: XmlDoc, file: str, member: int) -> Head:
+        if doc.root not in ROOTS:
+            raise DropRefused("F03", f"{file}: the root is {doc.root!r}, not CIPN or AIPN")
+        header: dict[str, str] = {}
+        auth: dict[str, str] = {}
+        current: dict[str, str] = {}
+        counts: list[str | None] = []  # judged after F03, as the spec orders the checks
+        adt_rows = len(self.sections["IPADT"].lines)
+        invoice = 0
+        for element in elements(doc, None):  # Header and ClaimAuth children have many names
+            tag, parent = element.tag, element.parent
+            if tag in self.sections:
+                counts.append(_count_problem(element, self.sections[tag].add(element, 0, member)))
+            elif tag == "BillItems":
+                added = self.bills.add(element, invoice, member)
+                counts.append(_count_problem(element, added))
+            elif tag in _INVOICE_FIELDS and parent == "Invoices":
+                current[tag] = element.text.strip()
+            elif tag == "Invoices":
+                self.invoices.append(
+                    {"member": member, **{name: current.get(name, "") for name in _INVOICE_FIELDS}}
+                )
+                current = {}
+                invoice += 1
+            elif parent == "Header":
+                header[tag] = element.text.strip()
+            elif parent == "ClaimAuth":
+                auth[tag] = element.text.strip()
+        admissions = len(self.sections["IPADT"].lines) - adt_rows
+        if admissions != 1:
+            raise DropRefused(
+                "F03", f"{file}: {admissions} IPADT rows, where a CIPN file holds one admission"
+            )
+        if problem := next((p for p in counts if p), None):
+            raise DropRefused("F04", problem)
+        return Head(root=doc.root, file=file, header=header, claim_auth=auth)
+
+    def stacked(self) -> Stacked:
+        """Every admission read, stacked (frames with ``member``)."""
+        return Stacked(
+            heads=list(self.heads),
+            ipadt=self.sections["IPADT"].frame().drop("invoice"),
+            ipdx=self.sections["IPDx"].frame().drop("invoice"),
+            ipop=self.sections["IPOp"].frame().drop("invoice"),
+            bills=self.bills.frame(),
+            invoices=pl.DataFrame(
+                self.invoices or None,
+                schema={"member": pl.Int64(), **{name: pl.String() for name in _INVOICE_FIELDS}},
+            ),
+        )
+
+
 def read_cipn(doc: XmlDoc, file: str) -> Admission:
     """The sections of a checked CIPN/AIPN document named ``file`` in its drop."""
-    if doc.root not in ROOTS:
-        raise DropRefused("F03", f"{file}: the root is {doc.root!r}, not CIPN or AIPN")
-    sections = {tag: _Rows(fields) for tag, fields in _SECTIONS.items()}
-    bills = _Rows(BILL_FIELDS)
-    header: dict[str, str] = {}
-    auth: dict[str, str] = {}
-    invoices: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    counts: list[str | None] = []  # judged after F03, as the spec orders the checks
-    for element in elements(doc, None):  # Header and ClaimAuth children have many names
-        tag, parent = element.tag, element.parent
-        if tag in sections:
-            counts.append(_count_problem(element, sections[tag].add(element)))
-        elif tag == "BillItems":
-            counts.append(_count_problem(element, bills.add(element, invoice=len(invoices))))
-        elif tag in _INVOICE_FIELDS and parent == "Invoices":
-            current[tag] = element.text.strip()
-        elif tag == "Invoices":
-            invoices.append({name: current.get(name, "") for name in _INVOICE_FIELDS})
-            current = {}
-        elif parent == "Header":
-            header[tag] = element.text.strip()
-        elif parent == "ClaimAuth":
-            auth[tag] = element.text.strip()
-    ipadt = sections["IPADT"].frame()
-    if ipadt.height != 1:
-        raise DropRefused(
-            "F03", f"{file}: {ipadt.height} IPADT rows, where a CIPN file holds one admission"
-        )
-    if problem := next((p for p in counts if p), None):
-        raise DropRefused("F04", problem)
+    batch = _Batch()
+    batch.read(doc, file)
+    stacked = batch.stacked()
+    (head,) = stacked.heads
     return Admission(
-        root=doc.root,
-        file=file,
-        header=header,
-        claim_auth=auth,
-        ipadt=ipadt.drop("invoice"),
-        ipdx=sections["IPDx"].frame().drop("invoice"),
-        ipop=sections["IPOp"].frame().drop("invoice"),
-        bills=bills.frame(),
-        invoices=pl.DataFrame(
-            invoices or None,
-            schema={name: pl.String() for name in _INVOICE_FIELDS},
-        ),
+        root=head.root,
+        file=head.file,
+        header=head.header,
+        claim_auth=head.claim_auth,
+        ipadt=stacked.ipadt.drop("member"),
+        ipdx=stacked.ipdx.drop("member"),
+        ipop=stacked.ipop.drop("member"),
+        bills=stacked.bills.drop("member"),
+        invoices=stacked.invoices.drop("member"),
     )
 
 
@@ -200,12 +265,13 @@ def admission_drop(admission: Admission) -> RawDrop:
 def read_cipn_many(documents: Sequence[tuple[bytes, str]]) -> list[RawDrop | DropRefused]:
     """Many CIPN/AIPN documents (bytes, file name), each a drop of its own, mapped in one
     set-based pass: each one's drop, or the refusal of its own checks."""
-    read: list[RawDrop | DropRefused | Admission] = []
+    batch = _Batch()
+    refused: list[DropRefused | None] = []
     for data, file in documents:
         try:
-            read.append(read_cipn(check_xml(data), file))
+            batch.read(check_xml(data), file)
+            refused.append(None)
         except DropRefused as refusal:
-            read.append(refusal)
-    admissions = [a for a in read if isinstance(a, Admission)]
-    mapped = iter(drops_of(admissions) if admissions else [])
-    return [next(mapped) if isinstance(a, Admission) else a for a in read]
+            refused.append(refusal)
+    mapped = iter(drops_of_stacked(batch.stacked()) if batch.heads else [])
+    return [next(mapped) if refusal is None else refusal for refusal in refused]

@@ -9,6 +9,7 @@ one, through the same code.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,17 @@ from formats.sixteen import RAISED_SCHEMA, RawDrop
 if TYPE_CHECKING:
     from formats.cipn import Admission
 
-__all__ = ["bill_totals_codes", "date_part", "drops_of", "icd", "raw_tables", "time_part"]
+__all__ = [
+    "Head",
+    "Stacked",
+    "bill_totals_codes",
+    "date_part",
+    "drops_of",
+    "drops_of_stacked",
+    "icd",
+    "raw_tables",
+    "time_part",
+]
 
 #: CSMBS fee group (BillGrCS) → 16-file charge category (docs/formats.md Q3); others J.
 _CATEGORY = {f"{n:02d}": c for n, c in enumerate("123456789ABCDEFGH", start=1)}
@@ -72,6 +83,41 @@ def _net() -> tuple[pl.Expr, pl.Expr]:
     return text, ok
 
 
+@dataclass(frozen=True)
+class Head:
+    """What one admission's rows share: its root, file name, Header and ClaimAuth values."""
+
+    root: str
+    file: str
+    header: dict[str, str]
+    claim_auth: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """Many admissions' sections, each frame's rows numbered by ``member`` (the index into
+    ``heads``); ``bills`` carry their ``invoice`` (0-based within the admission)."""
+
+    heads: list[Head]
+    ipadt: pl.DataFrame
+    ipdx: pl.DataFrame
+    ipop: pl.DataFrame
+    bills: pl.DataFrame
+    invoices: pl.DataFrame
+
+
+def stack(admissions: Sequence[Admission]) -> Stacked:
+    """Admissions read one by one, stacked."""
+    return Stacked(
+        heads=[Head(a.root, a.file, a.header, a.claim_auth) for a in admissions],
+        ipadt=_stacked([a.ipadt for a in admissions]),
+        ipdx=_stacked([a.ipdx for a in admissions]),
+        ipop=_stacked([a.ipop for a in admissions]),
+        bills=_stacked([a.bills for a in admissions]),
+        invoices=_stacked([a.invoices for a in admissions]),
+    )
+
+
 def _stacked(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """The admissions' frames of one section, one after the other, numbered by admission."""
     heights = [frame.height for frame in frames]
@@ -79,38 +125,38 @@ def _stacked(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames, how="vertical").with_columns(member=pl.Series(members))
 
 
-def _heads(admissions: Sequence[Admission]) -> pl.DataFrame:
+def _heads(st: Stacked) -> pl.DataFrame:
     """One row per admission: its file and the header values every row of it shares."""
-    return pl.DataFrame(
+    heads = pl.DataFrame(
         {
-            "member": range(len(admissions)),
-            "file": [a.file for a in admissions],
-            "hcode": [
-                a.claim_auth.get("Hcare") or a.header.get("authorID", "") for a in admissions
-            ],
+            "member": range(len(st.heads)),
+            "file": [h.file for h in st.heads],
+            "hcode": [h.claim_auth.get("Hcare") or h.header.get("authorID", "") for h in st.heads],
             "inscl": [
-                "SSS" if a.header.get("DocSysID", a.root).strip().upper() == "AIPN" else "OFC"
-                for a in admissions
+                "SSS" if h.header.get("DocSysID", h.root).strip().upper() == "AIPN" else "OFC"
+                for h in st.heads
             ],
-            "hmain": [a.claim_auth.get("Hmain", "").strip() for a in admissions],
-            "invoice_date": [
-                next((d for d in a.invoices["InvDT"].to_list() if d.strip()), "")
-                for a in admissions
-            ],
+            "hmain": [h.claim_auth.get("Hmain", "").strip() for h in st.heads],
         },
         schema={"member": pl.Int64(), **dict.fromkeys(
-            ("file", "hcode", "inscl", "hmain", "invoice_date"), pl.String()
+            ("file", "hcode", "inscl", "hmain"), pl.String()
         )},
     )  # fmt: skip
+    dated = (
+        st.invoices.filter(pl.col("InvDT").str.strip_chars() != "")
+        .group_by("member", maintain_order=True)
+        .agg(invoice_date=pl.col("InvDT").first())
+    )
+    return heads.join(dated, on="member", how="left").with_columns(
+        pl.col("invoice_date").fill_null("")
+    )
 
 
-def _frames(admissions: Sequence[Admission]) -> dict[str, pl.DataFrame]:
+def _frames(st: Stacked) -> dict[str, pl.DataFrame]:
     """Every admission's rows as the raw tables, stacked, each row with its ``member``."""
-    heads = _heads(admissions)
-    adt = (
-        _stacked([a.ipadt for a in admissions])
-        .with_columns(pl.all().exclude(*_AT).str.strip_chars())
-        .join(heads, on="member", how="left")
+    heads = _heads(st)
+    adt = st.ipadt.with_columns(pl.all().exclude(*_AT).str.strip_chars()).join(
+        heads, on="member", how="left"
     )
     keys = adt.select("member", an="AN", hn="HN", hc="hcode")
     blank = pl.lit("")
@@ -134,17 +180,16 @@ def _frames(admissions: Sequence[Admission]) -> dict[str, pl.DataFrame]:
         "LVD": adt.filter(pl.col("LEAVEDAY") != "").select(
             *_AT, "AN", QTYDAY="LEAVEDAY", SEQ=blank
         ),
-        "IDX": _stacked([a.ipdx for a in admissions]).join(keys, on="member", how="left").select(
+        "IDX": st.ipdx.join(keys, on="member", how="left").select(
             *_AT, AN="an", DIAG=icd("Code"), DXTYPE=pl.col("DxType").str.strip_chars(), SEQ=blank,
         ),
-        "IOP": _stacked([a.ipop for a in admissions]).join(keys, on="member", how="left").select(
+        "IOP": st.ipop.join(keys, on="member", how="left").select(
             *_AT, AN="an", OPER=icd("Code"), SEQ=blank
         ),
     }  # fmt: skip
     net, parsed = _net()
     bills = (
-        _stacked([a.bills for a in admissions])
-        .with_columns(pl.all().exclude(*_AT, "invoice").str.strip_chars())
+        st.bills.with_columns(pl.all().exclude(*_AT, "invoice").str.strip_chars())
         .with_columns(net=net, parsed=parsed)
         .join(keys, on="member", how="left")
     )
@@ -201,7 +246,7 @@ def _amount(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return satang, (trimmed != "") & satang.is_null()
 
 
-def _raised(admissions: Sequence[Admission]) -> pl.DataFrame:
+def _raised(st: Stacked) -> pl.DataFrame:
     """B10 and the S04s of the invoice totals it reads, per admission (``member``).
 
     Per invoice (one in the files seen): ``DRGCharge`` ≠ Σ net over ``ClaimCat`` D lines, or
@@ -213,7 +258,7 @@ def _raised(admissions: Sequence[Admission]) -> pl.DataFrame:
     discount, bad_discount = _amount(pl.col("Discount"))
     claimed, bad_claimed = _amount(pl.col("ClaimAmt"))
     category = pl.col("ClaimCat").str.strip_chars()
-    lines = _stacked([a.bills for a in admissions]).select(
+    lines = st.bills.select(
         "member", "invoice",
         category=category,
         net=charge - discount.fill_null(0),
@@ -231,7 +276,7 @@ def _raised(admissions: Sequence[Admission]) -> pl.DataFrame:
     )
     drg, drg_unparsed = _amount(pl.col("DRGCharge"))
     xdrg, xdrg_unparsed = _amount(pl.col("XDRGClaim"))
-    invoices = _stacked([a.invoices for a in admissions]).with_columns(
+    invoices = st.invoices.with_columns(
         invoice=pl.int_range(pl.len(), dtype=pl.Int64).over("member")
     )
     checked = invoices.join(sums, on=["member", "invoice"], how="left").group_by("member").agg(
@@ -243,13 +288,7 @@ def _raised(admissions: Sequence[Admission]) -> pl.DataFrame:
         ).any(),
         S04=(drg_unparsed | xdrg_unparsed | pl.col("claimed_bad").fill_null(False)).any(),
     )  # fmt: skip
-    keys = pl.DataFrame(
-        {
-            "member": range(len(admissions)),
-            "claim_key": [a.ipadt["AN"][0].strip() for a in admissions],
-        },
-        schema={"member": pl.Int64(), "claim_key": pl.String()},
-    )  # fmt: skip
+    keys = st.ipadt.select("member", claim_key=pl.col("AN").str.strip_chars())
     return (
         checked.unpivot(index="member", on=["B10", "S04"], variable_name="code")
         .filter(pl.col("value"))
@@ -268,14 +307,18 @@ def _parts(frame: pl.DataFrame, count: int, schema: pl.Schema) -> list[pl.DataFr
 
 def drops_of(admissions: Sequence[Admission]) -> list[RawDrop]:
     """Each admission as a drop of its own: its raw tables and its bill-total codes."""
-    count = len(admissions)
+    return drops_of_stacked(stack(admissions))
+
+
+def drops_of_stacked(st: Stacked) -> list[RawDrop]:
+    """Each stacked admission as a drop of its own: its raw tables and bill-total codes."""
+    count = len(st.heads)
     tables = {
-        table: _parts(frame, count, raw_schema(table))
-        for table, frame in _frames(admissions).items()
+        table: _parts(frame, count, raw_schema(table)) for table, frame in _frames(st).items()
     }
-    raised = _parts(_raised(admissions), count, RAISED_SCHEMA)
+    raised = _parts(_raised(st), count, RAISED_SCHEMA)
     drops = []
-    for member, admission in enumerate(admissions):
+    for member, admission in enumerate(st.heads):
         own = {table: parts[member] for table, parts in tables.items()}
         present = [table for table, frame in own.items() if not frame.is_empty()]
         drops.append(
