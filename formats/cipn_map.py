@@ -18,6 +18,7 @@ import polars as pl
 from clearinghouse.money import format_baht, parse_satang
 from clearinghouse.schema import TABLES, raw_schema
 from formats.sixteen import RAISED_SCHEMA, RawDrop
+from formats.values import date_part, icd, time_part
 
 if TYPE_CHECKING:
     from formats.cipn import Admission
@@ -26,36 +27,14 @@ __all__ = [
     "Head",
     "Stacked",
     "bill_totals_codes",
-    "date_part",
     "drops_of",
     "drops_of_stacked",
-    "icd",
     "raw_tables",
-    "time_part",
 ]
 
 #: CSMBS fee group (BillGrCS) → 16-file charge category (docs/formats.md Q3); others J.
 _CATEGORY = {f"{n:02d}": c for n, c in enumerate("123456789ABCDEFGH", start=1)}
-_ISO = r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?$"
 _AT = ("member", "line", "s01")
-
-
-def date_part(col: pl.Expr) -> pl.Expr:
-    """ISO date (or date-time) → ``YYYYMMDD``; anything else as read (S03 downstream)."""
-    parts = col.str.strip_chars().str.extract_groups(_ISO)
-    iso = pl.concat_str(parts.struct.field(str(i)) for i in (1, 2, 3))
-    return pl.when(iso.is_not_null()).then(iso).otherwise(col.str.strip_chars())
-
-
-def time_part(col: pl.Expr) -> pl.Expr:
-    """ISO date-time → ``HHMM`` (seconds dropped); "" when it has no time."""
-    parts = col.str.strip_chars().str.extract_groups(_ISO)
-    return pl.concat_str(parts.struct.field("4"), parts.struct.field("5")).fill_null("")
-
-
-def icd(name: str) -> pl.Expr:
-    """An ICD code as the pipeline reads it: without its dot (``J18.9`` → ``J189``)."""
-    return pl.col(name).str.strip_chars().str.replace_all(".", "", literal=True)
 
 
 def _net() -> tuple[pl.Expr, pl.Expr]:

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from clearinghouse.schema import TABLES, raw_schema
-from formats.cipn_map import date_part as _date
-from formats.cipn_map import icd as _icd
-from formats.cipn_map import time_part as _time
+from formats.values import date_part, icd, time_part
 
 __all__ = [
     "ABSENT",
@@ -151,8 +149,8 @@ def raw_tables(sections: Sections) -> dict[str, pl.DataFrame]:
     diagnoses = _chained(_trimmed(sections.diagnoses), services, "SvID", "OPServices")
     frames: dict[str, pl.DataFrame] = {
         "OPD": bills.select(
-            *at, HN=hn, CLINIC=blank, DATEOPD=_date(pl.col("DTTran")),
-            TIMEOPD=_time(pl.col("DTTran")), SEQ="InvNo",
+            *at, HN=hn, CLINIC=blank, DATEOPD=date_part(pl.col("DTTran")),
+            TIMEOPD=time_part(pl.col("DTTran")), SEQ="InvNo",
         ),
         # One PAT row per claim (Q13); a repeated bill (S06) does not repeat it (no S05).
         "PAT": keyed.filter(pl.col("HN") != "")
@@ -163,7 +161,7 @@ def raw_tables(sections: Sections) -> dict[str, pl.DataFrame]:
             *at, HN=hn, INSCL=inscl, CID="Pid", HOSPMAIN="HMain", AN=blank, SEQ="InvNo"
         ),
         "CHT": keyed.select(
-            *at, HN=hn, AN=blank, SEQ="InvNo", DATE=_date(pl.col("DTTran")), TOTAL="Amount"
+            *at, HN=hn, AN=blank, SEQ="InvNo", DATE=date_part(pl.col("DTTran")), TOTAL="Amount"
         ),
         "CHA": items.select(
             *at, HN=blank, AN=blank, SEQ="InvNo",
@@ -182,12 +180,12 @@ def raw_tables(sections: Sections) -> dict[str, pl.DataFrame]:
             AMOUNT="Quantity", DRUGPRIC="UnitPrice", TOTAL="ChargeAmt",
         ),
         "OOP": linking.filter((pl.col("Class") == "OP") & (pl.col("STDCode") != "")).select(
-            *at, SEQ="Invno", OPER=_icd("STDCode"), AN=blank
+            *at, SEQ="Invno", OPER=icd("STDCode"), AN=blank
         ),
         "AER": linking.filter(pl.col("TypeIn") == "4").select(
             *at, HN=blank, AN=blank, SEQ="Invno", UCAE=pl.lit("E"), AETYPE=blank
         ),
-        "ODX": diagnoses.select(*at, SEQ="key", DIAG=_icd("Code"), DXTYPE="SL", AN=blank),
+        "ODX": diagnoses.select(*at, SEQ="key", DIAG=icd("Code"), DXTYPE="SL", AN=blank),
     }  # fmt: skip
     schemas = {table: raw_schema(table) for table in TABLES}
     return {

@@ -16,6 +16,7 @@ import polars as pl
 
 from clearinghouse.schema import TABLES, raw_schema
 from formats.sixteen import RAISED_SCHEMA
+from formats.values import icd
 
 __all__ = ["SOURCE_SCHEMAS", "Sources", "raw_tables"]
 
@@ -120,11 +121,6 @@ def _money(value: str, currency: str) -> pl.Expr:
         .then(pl.concat_str(amount, pl.lit(" (no currency)")))
         .otherwise(pl.concat_str(amount, pl.lit(" "), code))
     )
-
-
-def _icd(name: str) -> pl.Expr:
-    """An ICD code without its dot (``J18.9`` → ``J189``)."""
-    return pl.col(name).str.strip_chars().str.replace_all(".", "", literal=True)
 
 
 def _resolved(claims: pl.DataFrame, targets: pl.DataFrame, ref: str, kind: str) -> pl.DataFrame:
@@ -296,13 +292,13 @@ def _detail_rows(sources: Sources, claims: pl.DataFrame, file: str) -> dict[str,
     typed = pl.col("principal").any().over("line")
     first = pl.col("sequence").str.strip_chars() == "1"
     diagnoses = sources.diagnoses.join(keys, on="line", maintain_order="left").with_columns(
-        DIAG=_icd("code"),
+        DIAG=icd("code"),
         DXTYPE=pl.when(pl.when(typed).then(pl.col("principal")).otherwise(first))
         .then(pl.lit("1"))
         .otherwise(pl.lit("4")),
     )
     procedures = sources.procedures.join(keys, on="line", maintain_order="left").with_columns(
-        OPER=_icd("code")
+        OPER=icd("code")
     )
     sequence = pl.col("sequence").str.strip_chars()
     items = sources.items.join(keys, on="line", maintain_order="left").with_columns(
