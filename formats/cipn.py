@@ -24,8 +24,8 @@ from clearinghouse.errors import DropRefused
 from formats.cipn_map import (
     Head,
     Stacked,
+    admission_drop,
     bill_totals_codes,
-    drops_of,
     drops_of_stacked,
     raw_tables,
 )
@@ -255,11 +255,6 @@ def read_cipn_bytes(data: bytes, file: str) -> RawDrop:
     if isinstance(drop, DropRefused):
         raise drop
     return drop
-
-
-def admission_drop(admission: Admission) -> RawDrop:
-    """One read admission as a drop: its raw tables and its bill-total codes."""
-    return drops_of([admission])[0]
 
 
 def read_cipn_many(documents: Sequence[tuple[bytes, str]]) -> list[RawDrop | DropRefused]:

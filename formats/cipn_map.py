@@ -1,18 +1,16 @@
 """CIPN/AIPN admissions onto the canonical raw tables (docs/formats.md §2), many at a time.
 
-One admission per file, but a transport ZIP brings thousands: their sections are stacked
-with a ``member`` number and mapped in one set-based pass, then cut back into one drop per
-admission (each keeps its own hash, checks and acknowledgement). A single file is a batch of
-one, through the same code.
+One admission per file, but a transport ZIP brings thousands: their sections are read into
+shared buffers with a ``member`` number (``formats.cipn``) and mapped in one set-based pass,
+then cut back into one drop per admission (each keeps its own hash, checks and
+acknowledgement). A single file is a batch of one, through the same code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from clearinghouse.money import format_baht, parse_satang
@@ -26,8 +24,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Head",
     "Stacked",
+    "admission_drop",
     "bill_totals_codes",
-    "drops_of",
     "drops_of_stacked",
     "raw_tables",
 ]
@@ -85,23 +83,17 @@ class Stacked:
     invoices: pl.DataFrame
 
 
-def stack(admissions: Sequence[Admission]) -> Stacked:
-    """Admissions read one by one, stacked."""
+def _one(admission: Admission) -> Stacked:
+    """A single admission read on its own, as a batch of one (member 0)."""
+    numbered = [
+        frame.with_columns(member=pl.lit(0, pl.Int64))
+        for frame in (admission.ipadt, admission.ipdx, admission.ipop, admission.bills,
+                      admission.invoices)
+    ]  # fmt: skip
     return Stacked(
-        heads=[Head(a.root, a.file, a.header, a.claim_auth) for a in admissions],
-        ipadt=_stacked([a.ipadt for a in admissions]),
-        ipdx=_stacked([a.ipdx for a in admissions]),
-        ipop=_stacked([a.ipop for a in admissions]),
-        bills=_stacked([a.bills for a in admissions]),
-        invoices=_stacked([a.invoices for a in admissions]),
+        [Head(admission.root, admission.file, admission.header, admission.claim_auth)],
+        *numbered,
     )
-
-
-def _stacked(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
-    """The admissions' frames of one section, one after the other, numbered by admission."""
-    heights = [frame.height for frame in frames]
-    members = np.repeat(np.arange(len(frames), dtype=np.int64), heights)
-    return pl.concat(frames, how="vertical").with_columns(member=pl.Series(members))
 
 
 def _heads(st: Stacked) -> pl.DataFrame:
@@ -284,9 +276,10 @@ def _parts(frame: pl.DataFrame, count: int, schema: pl.Schema) -> list[pl.DataFr
     return [parts.get((member,), empty) for member in range(count)]
 
 
-def drops_of(admissions: Sequence[Admission]) -> list[RawDrop]:
-    """Each admission as a drop of its own: its raw tables and its bill-total codes."""
-    return drops_of_stacked(stack(admissions))
+def admission_drop(admission: Admission) -> RawDrop:
+    """One admission read on its own as a drop: its raw tables and its bill-total codes."""
+    (drop,) = drops_of_stacked(_one(admission))
+    return drop
 
 
 def drops_of_stacked(st: Stacked) -> list[RawDrop]:
@@ -315,9 +308,9 @@ def drops_of_stacked(st: Stacked) -> list[RawDrop]:
 def raw_tables(admission: Admission) -> dict[str, pl.DataFrame]:
     """One admission as the 16 raw tables (``raw_schema`` each; tables it has no rows for
     empty), every row positioned at its own line, synthesised rows at the IPADT row's."""
-    return drops_of([admission])[0].tables
+    return admission_drop(admission).tables
 
 
 def bill_totals_codes(admission: Admission) -> pl.DataFrame:
     """One admission's B10 and S04 codes (``RAISED_SCHEMA``)."""
-    return drops_of([admission])[0].raised
+    return admission_drop(admission).raised
