@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clearinghouse.errors import UsageError
+from formats.zipsafe import file_name
 
 __all__ = [
     "RESERVED_NAMES",
@@ -59,7 +60,7 @@ class DropSource:
         """The drop's name as submitted: the file or folder's, or the member's (no folders)."""
         if self.member is None:
             return self.path.name
-        return self.member.name.replace("\\", "/").split("/")[-1]
+        return file_name(self.member.name)
 
 
 def is_zip(path: Path) -> bool:

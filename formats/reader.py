@@ -28,7 +28,15 @@ from formats.drop import Member
 from formats.fhir import read_fhir
 from formats.sixteen import RawDrop, read_sixteen, table_of
 from formats.xmlsafe import looks_like_xml
-from formats.zipsafe import ZIP_ERRORS, base_name, checked_members, open_zip, read_member
+from formats.zipsafe import (
+    ZIP_ERRORS,
+    base_name,
+    checked_members,
+    damaged,
+    file_name,
+    open_zip,
+    read_member,
+)
 
 __all__ = [
     "FORMATS",
@@ -149,21 +157,10 @@ def transport_members(path: Path, max_bytes: int) -> list[Member]:
     return members
 
 
-def _damaged(exc: BaseException) -> DropRefused:
-    return DropRefused(
-        "F01",
-        f"the ZIP archive is damaged or cannot be unpacked ({exc}); create it again and resend",
-    )
-
-
 def member_bytes(path: Path, name: str, max_bytes: int) -> bytes:
     """One member's bytes, at most ``max_bytes`` however it lies about its size (F01)."""
     with open_zip(path) as archive:
         return read_member(archive, archive.getinfo(name), max_bytes, max_bytes)
-
-
-def _file_name(member: str) -> str:
-    return member.replace("\\", "/").split("/")[-1]
 
 
 def read_transport(
@@ -182,9 +179,9 @@ def read_transport(
                 refused[name] = refusal
                 continue
             except ZIP_ERRORS as exc:
-                refused[name] = _damaged(exc)
+                refused[name] = damaged(exc)
                 continue
-            documents.append((data, _file_name(name)))
+            documents.append((data, file_name(name)))
     read = iter(read_cipn_many(documents))
     return {name: refused[name] if name in refused else next(read) for name in names}
 

@@ -20,6 +20,8 @@ __all__ = [
     "ZIP_ERRORS",
     "base_name",
     "checked_members",
+    "damaged",
+    "file_name",
     "human",
     "open_zip",
     "read_member",
@@ -69,9 +71,22 @@ def unsafe(name: str) -> bool:
     )
 
 
+def file_name(member: str) -> str:
+    """A member name's file name, without its folders (either slash)."""
+    return PurePosixPath(member.replace("\\", "/")).name
+
+
 def base_name(info: zipfile.ZipInfo) -> str:
     """The member's file name without its folders ("" for a folder entry)."""
-    return "" if info.is_dir() else PurePosixPath(info.filename.replace("\\", "/")).name
+    return "" if info.is_dir() else file_name(info.filename)
+
+
+def damaged(exc: BaseException) -> DropRefused:
+    """F01 for an archive (or member) that zipfile or a decompressor could not read."""
+    return DropRefused(
+        "F01",
+        f"the ZIP archive is damaged or cannot be unpacked ({exc}); create it again and resend",
+    )
 
 
 def checked_members(archive: zipfile.ZipFile, max_bytes: int) -> list[zipfile.ZipInfo]:
@@ -121,7 +136,4 @@ def open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
         with zipfile.ZipFile(path) as archive:
             yield archive
     except ZIP_ERRORS as exc:
-        raise DropRefused(
-            "F01",
-            f"the ZIP archive is damaged or cannot be unpacked ({exc}); create it again and resend",
-        ) from exc
+        raise damaged(exc) from exc
