@@ -29,6 +29,7 @@ from formats.cipn_map import (
     drops_of_stacked,
     raw_tables,
 )
+from formats.drop import checked_size
 from formats.sixteen import RawDrop
 from formats.xmlsafe import Element, XmlDoc, check_xml, elements
 
@@ -239,10 +240,8 @@ def read_cipn(doc: XmlDoc, file: str) -> Admission:
 def read_cipn_file(path: Path, *, max_bytes: int) -> RawDrop:
     """A single CIPN/AIPN file as a drop of raw tables (F01 over ``max_bytes``, then the XML
     checks and the sections' refusals)."""
+    checked_size(path, max_bytes)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DropRefused("F01", f"the drop is larger than the maximum of {max_bytes} bytes")
         data = path.read_bytes()
     except OSError as exc:
         raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc

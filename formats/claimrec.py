@@ -47,7 +47,7 @@ from formats.claimrec_map import (
     raw_tables,
     section_schema,
 )
-from formats.drop import is_zip
+from formats.drop import checked_size, is_zip
 from formats.sixteen import RawDrop
 from formats.xmlsafe import Element, XmlDoc, check_xml, elements, looks_like_xml
 from formats.zipsafe import base_name, checked_members, open_zip, read_member, too_large
@@ -300,15 +300,9 @@ def read_claimrec(path: Path, *, max_bytes: int) -> RawDrop:
     Raises:
         DropRefused: F01, F06, F02, F05, F03 or F04, the first check that fails.
     """
-    try:
-        size = path.stat().st_size
-        folder = path.is_dir()
-    except OSError as exc:
-        raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc
-    if folder:
+    if path.is_dir():
         raise DropRefused("F01", "a folder is not a ClaimRec drop; send the envelopes zipped")
-    if size > max_bytes:
-        raise too_large("the drop is", size, max_bytes)
+    checked_size(path, max_bytes)
     if is_zip(path):
         envelopes, ignored = _zip_envelopes(path, max_bytes)
     else:

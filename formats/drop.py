@@ -13,13 +13,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearinghouse.errors import UsageError
-from formats.zipsafe import file_name
+from clearinghouse.errors import DropRefused, UsageError
+from formats.zipsafe import file_name, too_large
 
 __all__ = [
     "RESERVED_NAMES",
     "DropSource",
     "Member",
+    "checked_size",
     "discover",
     "drop_hash",
     "drop_size",
@@ -88,6 +89,18 @@ def drop_size(path: Path) -> int:
     if path.is_dir():
         return sum(entry.stat().st_size for entry in folder_files(path))
     return path.stat().st_size
+
+
+def checked_size(path: Path, max_bytes: int) -> int:
+    """The drop's size from ``stat``, before any reader opens it: F01 when it cannot be read
+    or is larger than ``max_bytes``."""
+    try:
+        size = drop_size(path)
+    except OSError as exc:
+        raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc
+    if size > max_bytes:
+        raise too_large("the drop is", size, max_bytes)
+    return size
 
 
 def _stream(path: Path) -> Iterator[bytes]:

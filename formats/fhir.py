@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from clearinghouse.errors import DropRefused, UsageError
+from formats.drop import checked_size
 from formats.fhir_json import json_entries
 from formats.fhir_map import SOURCE_SCHEMAS, Sources, raw_tables
 from formats.fhir_xml import xml_entries
@@ -278,10 +279,8 @@ def read_fhir(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UsageError(f"setting timezone: {timezone!r} is not a time zone name") from exc
+    checked_size(path, max_bytes)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DropRefused("F01", f"the drop is larger than the maximum of {max_bytes} bytes")
         syntax, skip = _syntax(path)
         entries = json_entries(path, skip) if syntax == "json" else xml_entries(path.read_bytes())
         walker = Walker(drug_systems)

@@ -17,9 +17,9 @@ import polars as pl
 
 from clearinghouse.errors import DropRefused
 from clearinghouse.schema import TABLES, raw_schema
-from formats.drop import drop_size, folder_files, is_zip
+from formats.drop import checked_size, folder_files, is_zip
 from formats.text import TextTable, read_text_table, table_frame
-from formats.zipsafe import base_name, checked_members, open_zip, read_member, too_large
+from formats.zipsafe import base_name, checked_members, open_zip, read_member
 
 __all__ = ["RAISED_SCHEMA", "REQUIRED_TABLES", "RawDrop", "read_sixteen", "table_of"]
 
@@ -156,14 +156,8 @@ def read_sixteen(path: Path, *, max_bytes: int) -> RawDrop:
     Raises:
         DropRefused: F01, F02, F03 or F04, the first check that fails.
     """
-    try:
-        size = drop_size(path)
-        folder = path.is_dir()
-    except OSError as exc:
-        raise DropRefused("F01", f"the drop cannot be read ({exc.strerror or exc})") from exc
-    if size > max_bytes:
-        raise too_large("the drop is", size, max_bytes)
-    if folder:
+    checked_size(path, max_bytes)
+    if path.is_dir():
         blobs, names, ignored = _read_folder(path)
     elif is_zip(path):
         blobs, names, ignored = _read_zip(path, max_bytes)
