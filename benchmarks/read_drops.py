@@ -31,7 +31,8 @@ def read_all(inbox: Path) -> tuple[int, float, int]:
         if source.member is not None:  # a CIPN transport: its members in batches, as ingest
             batch = [s for s in sources[at : at + TRANSPORT_BATCH] if s.path == source.path]
             names = [s.member.name for s in batch if s.member is not None]
-            read = list(read_transport(source.path, names, max_bytes=MAX_BYTES).values())
+            found = read_transport(source.path, names, max_bytes=MAX_BYTES)
+            read = [transported.drop for transported in found.values()]
             at += len(batch)
         else:
             try:

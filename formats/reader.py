@@ -16,9 +16,11 @@ drop belongs to its reader.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from clearinghouse.errors import DropRefused
@@ -40,10 +42,10 @@ from formats.zipsafe import (
 
 __all__ = [
     "FORMATS",
+    "Transported",
     "drop_format",
     "member_bytes",
     "read_drop",
-    "read_member_drop",
     "read_transport",
     "transport_members",
 ]
@@ -163,35 +165,43 @@ def member_bytes(path: Path, name: str, max_bytes: int) -> bytes:
         return read_member(archive, archive.getinfo(name), max_bytes, max_bytes)
 
 
+@dataclass(frozen=True, slots=True)
+class Transported:
+    """One member of a CIPN transport as read: its drop (or its own refusal) and the SHA-256
+    of the very bytes read (None when they could not be read: a lying or damaged member)."""
+
+    drop: RawDrop | DropRefused
+    sha256: str | None
+
+
 def read_transport(
     path: Path, names: Sequence[str], *, max_bytes: int
-) -> dict[str, RawDrop | DropRefused]:
+) -> dict[str, Transported]:
     """Members of a CIPN transport read together (one set-based mapping for all), each its
     own drop or its own refusal: F01 for a member that unpacks past ``max_bytes`` or is
-    damaged, else its XML checks."""
+    damaged, else its XML checks; with each, the hash of its bytes (its drop's identity)."""
     documents: list[tuple[bytes, str]] = []
-    refused: dict[str, DropRefused] = {}
+    unread: dict[str, DropRefused] = {}
+    hashes: dict[str, str] = {}
     with open_zip(path) as archive:
         for name in names:
             try:
                 data = read_member(archive, archive.getinfo(name), max_bytes, max_bytes)
             except DropRefused as refusal:
-                refused[name] = refusal
+                unread[name] = refusal
                 continue
             except ZIP_ERRORS as exc:
-                refused[name] = damaged(exc)
+                unread[name] = damaged(exc)
                 continue
+            hashes[name] = hashlib.sha256(data).hexdigest()
             documents.append((data, file_name(name)))
     read = iter(read_cipn_many(documents))
-    return {name: refused[name] if name in refused else next(read) for name in names}
-
-
-def read_member_drop(path: Path, name: str, *, max_bytes: int) -> RawDrop:
-    """A CIPN/AIPN member of a transport ZIP as a drop (its file name without folders)."""
-    found = read_transport(path, [name], max_bytes=max_bytes)[name]
-    if isinstance(found, DropRefused):
-        raise found
-    return found
+    return {
+        name: Transported(unread[name], None)
+        if name in unread
+        else Transported(next(read), hashes[name])
+        for name in names
+    }
 
 
 def read_drop(

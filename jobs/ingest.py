@@ -45,10 +45,10 @@ from formats.ack import ack_stem, refusal_rows, write_ack
 from formats.drop import DropSource, discover, drop_hash, drop_size, is_zip
 from formats.fhir_ack import claim_responses, write_fhir_ack
 from formats.reader import (
+    Transported,
     drop_format,
     member_bytes,
     read_drop,
-    read_member_drop,
     read_transport,
     transport_members,
 )
@@ -376,8 +376,10 @@ def _ingest_one(
     source: DropSource,
     request: IngestRequest,
     reference: tuple[int, dict[str, pl.DataFrame]],
-    preread: RawDrop | DropRefused | None = None,
+    transported: Transported | None = None,
 ) -> DropResult:
+    """One drop, all or nothing. ``transported``: a CIPN transport member as its batch read
+    it (its drop and the hash of its bytes); every member source comes with one."""
     member = source.member
     size = drop_size(source.path) if member is None else member.size
     name_hash = hashlib.sha256(f"oversize:{source.name}:{size}".encode()).hexdigest()
@@ -388,10 +390,16 @@ def _ingest_one(
         refusal = DropRefused("F01", f"larger than the maximum of {settings.max_drop_bytes} bytes")
         return _refuse(engine, source, request, name_hash, size, hcode, refusal, kind)
     kind = "cipn" if member is not None else drop_format(source.path, settings.max_drop_bytes)
-    try:
-        sha256 = _source_hash(source, settings.max_drop_bytes)
-    except DropRefused as refusal:  # a member unpacking beyond the maximum
-        return _refuse(engine, source, request, name_hash, size, hcode, refusal, kind)
+    if member is None:
+        sha256 = drop_hash(source.path)
+    elif transported is None:
+        raise ValueError(f"{source.name}: a transport member is ingested from its batch's read")
+    elif transported.sha256 is not None:
+        sha256 = transported.sha256
+    else:  # a member whose bytes could not be read (unpacking beyond the maximum, damaged)
+        unread = transported.drop
+        assert isinstance(unread, DropRefused)  # no bytes, so no drop was made of them
+        return _refuse(engine, source, request, name_hash, size, hcode, unread, kind)
     with engine.connect() as conn:
         existing = find_drop(conn, sha256)
     if existing is not None:
@@ -401,12 +409,11 @@ def _ingest_one(
             return _result(existing, "ACK", _write_stored_ack(engine, existing, request.ack_dir))
         return _result(existing, "DUP", _duplicate_ack(existing, request), source.name)
     try:
-        if isinstance(preread, DropRefused):
-            raise preread
-        if preread is not None:
-            raw = preread
-        elif member is not None:
-            raw = read_member_drop(source.path, member.name, max_bytes=settings.max_drop_bytes)
+        if transported is not None:
+            member_drop = transported.drop
+            if isinstance(member_drop, DropRefused):
+                raise member_drop
+            raw = member_drop
         else:
             raw = read_drop(
                 source.path, kind, max_bytes=settings.max_drop_bytes, timezone=settings.timezone
@@ -504,13 +511,6 @@ def _ingest_one(
     return _result(rec, "OK", _write_stored_ack(engine, rec, request.ack_dir))
 
 
-def _source_hash(source: DropSource, max_bytes: int) -> str:
-    """The drop's hash: a transported member's is the SHA-256 of its own bytes."""
-    if source.member is None:
-        return drop_hash(source.path)
-    return hashlib.sha256(member_bytes(source.path, source.member.name, max_bytes)).hexdigest()
-
-
 def expand(sources: Sequence[DropSource], max_bytes: int) -> list[DropSource]:
     """Each CIPN transport ZIP replaced by its XML members, each a drop of its own (in archive
     order); a transport that cannot be opened safely stays one drop, which its reading
@@ -555,7 +555,7 @@ def ingest(
     )
     with engine.connect() as conn:
         reference = load_reference(conn, tables=JUDGING_TABLES)
-    preread: dict[tuple[Path, str], RawDrop | DropRefused] = {}
+    preread: dict[tuple[Path, str], Transported] = {}
     for at, source in enumerate(sources):
         member = source.member
         if member is not None and (source.path, member.name) not in preread:
