@@ -92,29 +92,31 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def _zip_kind(path: Path, max_bytes: int) -> str:
-    """``16files``, ``claimrec`` or ``cipn-zip`` by the members' names and first bytes;
-    raises the archive's damage (``ZIP_ERRORS``) and its F01 (unsafe names, declared sizes
-    past ``max_bytes``) before inflating anything."""
+def _zip_contents(path: Path, max_bytes: int) -> tuple[str, list[Member]]:
+    """``16files``, ``claimrec`` or ``cipn-zip`` by the members' names and first bytes, with
+    the XML members of a ``cipn-zip``; raises the archive's damage (``ZIP_ERRORS``) and its
+    F01 (unsafe names, declared sizes past ``max_bytes``) before inflating anything."""
     with zipfile.ZipFile(path) as archive:
         kinds = set()
+        members = []
         infos = checked_members(archive, max_bytes)
         if any(table_of(base_name(info)) is not None for info in infos):
-            return "16files"
+            return "16files", []
         for info in infos:
             with archive.open(info) as member:
                 head = member.read(_PEEK)
             if looks_like_xml(head):
                 kinds.add(_xml_format(head))
+                members.append(Member(info.filename, info.file_size))
     if "claimrec" in kinds:
-        return "claimrec"
-    return "cipn-zip" if kinds else "16files"
+        return "claimrec", []
+    return ("cipn-zip", members) if kinds else ("16files", [])
 
 
 def _zip_format(path: Path, max_bytes: int) -> str:
     """The ZIP's format, or ``zip`` when it is damaged or unsafe (its reading is F01)."""
     try:
-        return _zip_kind(path, max_bytes)
+        return _zip_contents(path, max_bytes)[0]
     except (*ZIP_ERRORS, DropRefused):
         return "zip"
 
@@ -137,26 +139,23 @@ def drop_format(path: Path, max_bytes: int = 1 << 30) -> str:
 
 
 def transport_members(path: Path, max_bytes: int) -> list[Member]:
-    """The XML members of a CIPN transport, in archive order, each a drop of its own.
+    """The XML members of a CIPN transport, in archive order, each a drop of its own (none
+    when the ZIP is no transport).
 
     Raises:
         DropRefused: F01 for the archive as a whole: damaged, a member name with an absolute
-            path or ``..`` (zip slip), or declared sizes beyond ``max_bytes``.
+            path or ``..`` (zip slip), declared sizes beyond ``max_bytes``, or two members of
+            one name.
     """
-    members = []
-    with open_zip(path) as archive:
-        infos = checked_members(archive, max_bytes)
-        names = [info.filename for info in infos]
-        if len(set(names)) < len(names):
-            twice = sorted({name for name in names if names.count(name) > 1})
-            raise DropRefused(
-                "F01", f"the ZIP archive holds two members named {twice[0]!r}; send each once"
-            )
-        for info in infos:
-            with archive.open(info) as member:
-                if looks_like_xml(member.read(_PEEK)):
-                    members.append(Member(info.filename, info.file_size))
-    return members
+    with open_zip(path):  # the archive's damage as F01
+        kind, members = _zip_contents(path, max_bytes)
+    names = [member.name for member in members]
+    if len(set(names)) < len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise DropRefused(
+            "F01", f"the ZIP archive holds two members named {twice[0]!r}; send each once"
+        )
+    return members if kind == "cipn-zip" else []
 
 
 def member_bytes(path: Path, name: str, max_bytes: int) -> bytes:
@@ -217,7 +216,7 @@ def read_drop(
         return read_fhir(path, max_bytes=max_bytes, timezone=timezone)
     if kind == "zip":
         with open_zip(path):  # raises the archive's damage or unsafety as F01
-            _zip_kind(path, max_bytes)
+            _zip_contents(path, max_bytes)
         raise DropRefused("F01", "the ZIP archive cannot be read")
     if kind == "cipn-zip":  # reached only when the transport did not open safely
         transport_members(path, max_bytes)  # raises the archive's F01

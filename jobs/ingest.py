@@ -517,12 +517,7 @@ def expand(sources: Sequence[DropSource], max_bytes: int) -> list[DropSource]:
     refuses (F01)."""
     expanded: list[DropSource] = []
     for source in sources:
-        if (
-            source.member is None
-            and is_zip(source.path)
-            and drop_size(source.path) <= max_bytes
-            and drop_format(source.path, max_bytes) == "cipn-zip"
-        ):
+        if source.member is None and is_zip(source.path) and drop_size(source.path) <= max_bytes:
             try:
                 members = transport_members(source.path, max_bytes)
             except DropRefused:
