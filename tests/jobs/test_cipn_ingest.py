@@ -5,18 +5,19 @@ traceback; reconcile re-counts it from the raw store."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from clearinghouse.persistence.db import make_engine
+from jobs.synth.writer import zip_bytes
 from tests.formats.cipn_docs import IPADT, MAPPED_BILLS, document
 
 SAMPLE = Path(__file__).resolve().parents[2] / "pricing" / "sample"
@@ -126,10 +127,8 @@ def test_a_1_gib_xml_file_is_refused_by_its_size_unread(ready: str, tmp_path: Pa
 # --- a ZIP of CIPN files is transport: every member is a drop of its own ----------------------
 
 
-def _zip(path: Path, members: dict[str, bytes], *, level: int = zipfile.ZIP_DEFLATED) -> Path:
-    with zipfile.ZipFile(path, "w", level) as archive:
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 10, 8, 0, 0, 0)), data)
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    path.write_bytes(zip_bytes(members, dt.date(2026, 10, 8)))  # deflated, as exporters do
     return path
 
 

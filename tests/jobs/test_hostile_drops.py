@@ -7,17 +7,17 @@ bombs (declared and lying) in every zipped format, 1 GiB sparse files, JSON nest
 from __future__ import annotations
 
 import csv
-import io
+import datetime as dt
 import os
 import resource
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from jobs.synth.writer import zip_bytes
 from tests.formats.cipn_docs import document
 from tests.formats.claimrec_docs import BILL_ITEM_ROWS, BILLTRAN_ROWS, envelope
 from tests.formats.fhir_docs import bundle, claim, to_json
@@ -36,12 +36,7 @@ XXE = '<?xml version="1.0"?>\n<!DOCTYPE {root} [<!ENTITY x SYSTEM "file:///etc/p
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 10, 8, 0, 0, 0)), data,
-                             compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
-    return buffer.getvalue()
+    return zip_bytes(members, dt.date(2026, 10, 8))
 
 
 def _lying(members: dict[str, bytes]) -> bytes:
@@ -65,11 +60,11 @@ def _sparse(path: Path, head: bytes) -> None:
         handle.truncate(2**30 + 1)
 
 
-def _write(data: bytes) -> Callable[[Path], None]:
+def _write(data: bytes) -> Callable[[Path], object]:
     return lambda path: path.write_bytes(data)
 
 
-CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
+CASES: dict[str, tuple[str, Callable[[Path], object], str]] = {
     "cipn billion laughs": ("a.xml", _write(LAUGHS.format(root="CIPN").encode()), "F06"),
     "cipn external entity": ("a.xml", _write(XXE.format(root="CIPN").encode()), "F06"),
     "fhir xml billion laughs": ("b.xml", _write(LAUGHS.format(root="Bundle").encode()), "F06"),
